@@ -1,0 +1,497 @@
+//! The order saga: the events that move an order, and the orchestrator's rules.
+//!
+//! Everything here is plain data and pure functions. The orders worker feeds each reply event
+//! to [`react`] together with the order's current state and applies what comes back (a state
+//! change, timeline text, commands) in one database transaction with the outbox. Because the
+//! reaction depends only on (state, event), a redelivered or out-of-order event is either a
+//! no-op or a compensation that is itself idempotent; compensations are issued only on the
+//! transition into `FAILED`/`CANCELLED`, which happens once.
+
+use crate::{OrderStatus, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Topics, one per event family. Every message is keyed by its order id, so one order's
+/// events stay in order on every bus.
+pub mod topic {
+    pub const ORDERS: &str = "orders";
+    pub const PAYMENTS: &str = "payments";
+    pub const DELIVERIES: &str = "deliveries";
+    pub const STOCK: &str = "stock";
+    pub const DEAD_LETTERS: &str = "dead-letters";
+    /// Every topic the shop publishes to (created at start-up when missing).
+    pub const ALL: [&str; 5] = [ORDERS, PAYMENTS, DELIVERIES, STOCK, DEAD_LETTERS];
+}
+
+/// The JSON every message carries. `data` depends on `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub schema_version: u32,
+    pub order_id: i64,
+    pub occurred_at: Timestamp,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+impl Envelope {
+    pub fn new(
+        event_id: String,
+        kind: EventKind,
+        order_id: i64,
+        at: Timestamp,
+        data: serde_json::Value,
+    ) -> Self {
+        Envelope {
+            event_id,
+            kind: kind.as_str().to_string(),
+            schema_version: SCHEMA_VERSION,
+            order_id,
+            occurred_at: at,
+            data,
+        }
+    }
+
+    pub fn parse(payload: &str) -> Result<Envelope, String> {
+        let e: Envelope = serde_json::from_str(payload).map_err(|e| format!("not an event envelope: {e}"))?;
+        if e.schema_version != SCHEMA_VERSION {
+            return Err(format!("unsupported schema_version {}", e.schema_version));
+        }
+        Ok(e)
+    }
+
+    pub fn event_kind(&self) -> Option<EventKind> {
+        EventKind::parse(&self.kind)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("envelopes serialize")
+    }
+
+    /// A string field of `data` (e.g. a decline reason).
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.data.get(field).and_then(|v| v.as_str())
+    }
+}
+
+macro_rules! kinds {
+    ($($variant:ident = $name:literal on $topic:ident,)*) => {
+        /// Every event type, with the topic it travels on.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum EventKind { $($variant,)* }
+
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $name,)* }
+            }
+            pub fn topic(self) -> &'static str {
+                match self { $(EventKind::$variant => topic::$topic,)* }
+            }
+            pub fn parse(s: &str) -> Option<EventKind> {
+                match s { $($name => Some(EventKind::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+kinds! {
+    // From the web tier.
+    OrderPlaced = "order.placed" on ORDERS,
+    OrderCancelled = "order.cancelled" on ORDERS,
+    // Commands from the orchestrator to the workers.
+    PaymentRequested = "payment.requested" on PAYMENTS,
+    RefundRequested = "payment.refund_requested" on PAYMENTS,
+    DeliveryRequested = "delivery.requested" on DELIVERIES,
+    DispatchRequested = "delivery.dispatch_requested" on DELIVERIES,
+    DeliveryCancelRequested = "delivery.cancel_requested" on DELIVERIES,
+    StockCommitRequested = "stock.commit_requested" on STOCK,
+    StockReleaseRequested = "stock.release_requested" on STOCK,
+    // Replies from the workers.
+    PaymentCaptured = "payment.captured" on PAYMENTS,
+    PaymentDeclined = "payment.declined" on PAYMENTS,
+    PaymentRefunded = "payment.refunded" on PAYMENTS,
+    DeliveryBooked = "delivery.booked" on DELIVERIES,
+    DeliveryFailed = "delivery.failed" on DELIVERIES,
+    DeliveryInTransit = "delivery.in_transit" on DELIVERIES,
+    DeliveryDelivered = "delivery.delivered" on DELIVERIES,
+    DeliveryCancelled = "delivery.cancelled" on DELIVERIES,
+    StockCommitted = "stock.committed" on STOCK,
+    StockShortfall = "stock.shortfall" on STOCK,
+    StockReleased = "stock.released" on STOCK,
+}
+
+impl EventKind {
+    /// Commands are consumed by a worker; everything else is a fact the orchestrator reacts to.
+    pub fn is_command(self) -> bool {
+        use EventKind::*;
+        matches!(
+            self,
+            PaymentRequested
+                | RefundRequested
+                | DeliveryRequested
+                | DispatchRequested
+                | DeliveryCancelRequested
+                | StockCommitRequested
+                | StockReleaseRequested
+        )
+    }
+}
+
+/// Where an order is within the saga (finer than [`OrderStatus`]: `PAID` spans three steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Step {
+    /// Committed by checkout; `order.placed` not yet handled.
+    Placed,
+    AwaitPayment,
+    AwaitBooking,
+    AwaitStock,
+    AwaitDispatch,
+    InTransit,
+    /// Delivered, failed or cancelled: only late replies still cause (compensating) work.
+    Done,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Placed => "PLACED",
+            Step::AwaitPayment => "AWAIT_PAYMENT",
+            Step::AwaitBooking => "AWAIT_BOOKING",
+            Step::AwaitStock => "AWAIT_STOCK",
+            Step::AwaitDispatch => "AWAIT_DISPATCH",
+            Step::InTransit => "IN_TRANSIT",
+            Step::Done => "DONE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Step> {
+        [
+            Step::Placed,
+            Step::AwaitPayment,
+            Step::AwaitBooking,
+            Step::AwaitStock,
+            Step::AwaitDispatch,
+            Step::InTransit,
+            Step::Done,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// The command that (re)starts this step, for the reconciler. `None` where nothing is
+    /// waiting on another worker (in transit: the delivery tracker polls the carrier itself).
+    pub fn command(self) -> Option<EventKind> {
+        match self {
+            Step::Placed | Step::AwaitPayment => Some(EventKind::PaymentRequested),
+            Step::AwaitBooking => Some(EventKind::DeliveryRequested),
+            Step::AwaitStock => Some(EventKind::StockCommitRequested),
+            Step::AwaitDispatch => Some(EventKind::DispatchRequested),
+            Step::InTransit | Step::Done => None,
+        }
+    }
+
+    /// The step a re-driven order is in after its command is sent again.
+    pub fn after_redrive(self) -> Step {
+        match self {
+            Step::Placed => Step::AwaitPayment,
+            s => s,
+        }
+    }
+}
+
+/// An order's saga state as the orchestrator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SagaState {
+    pub status: OrderStatus,
+    pub step: Step,
+}
+
+/// What the orchestrator does about one event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reaction {
+    /// The new state, when it changes (applied only if the state is still the one read).
+    pub next: Option<SagaState>,
+    /// Why an order failed, shown to the buyer.
+    pub failure_reason: Option<String>,
+    /// A timeline entry for the buyer and the admin (kind, text).
+    pub timeline: Option<(String, String)>,
+    /// Commands to send, in this order.
+    pub commands: Vec<EventKind>,
+}
+
+impl Reaction {
+    fn ignore() -> Reaction {
+        Reaction::default()
+    }
+
+    fn to(status: OrderStatus, step: Step, text: &str) -> Reaction {
+        Reaction {
+            next: Some(SagaState { status, step }),
+            failure_reason: None,
+            timeline: Some((status.as_str().to_string(), text.to_string())),
+            commands: vec![],
+        }
+    }
+
+    fn then(mut self, command: EventKind) -> Reaction {
+        self.commands.push(command);
+        self
+    }
+
+    fn note(kind: &str, text: &str) -> Reaction {
+        Reaction { timeline: Some((kind.to_string(), text.to_string())), ..Reaction::default() }
+    }
+
+    fn fail(reason: String, compensate: &[EventKind]) -> Reaction {
+        Reaction {
+            next: Some(SagaState { status: OrderStatus::Failed, step: Step::Done }),
+            timeline: Some(("FAILED".into(), reason.clone())),
+            failure_reason: Some(reason),
+            commands: compensate.to_vec(),
+        }
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.next.is_none() && self.timeline.is_none() && self.commands.is_empty()
+    }
+}
+
+/// The orchestrator's rules. `reason` is the worker's explanation for failures.
+pub fn react(state: SagaState, event: EventKind, reason: Option<&str>) -> Reaction {
+    use EventKind::*;
+    use OrderStatus as S;
+    let alive = matches!(state.status, S::Pending | S::Paid | S::Shipping);
+    let why = |default: &str| reason.filter(|r| !r.is_empty()).unwrap_or(default).to_string();
+    match (event, state.step) {
+        (OrderPlaced, Step::Placed) if state.status == S::Pending => Reaction {
+            next: Some(SagaState { status: S::Pending, step: Step::AwaitPayment }),
+            ..Reaction::ignore()
+        }
+        .then(PaymentRequested),
+        // The buyer (or an admin) cancelled before shipping: undo whatever may have happened.
+        // Each worker knows whether there is anything to undo, so sending all three is safe.
+        (OrderCancelled, step) if state.status == S::Cancelled && step != Step::Done => Reaction {
+            next: Some(SagaState { status: S::Cancelled, step: Step::Done }),
+            ..Reaction::ignore()
+        }
+        .then(RefundRequested)
+        .then(DeliveryCancelRequested)
+        .then(StockReleaseRequested),
+
+        (PaymentCaptured, Step::AwaitPayment) if state.status == S::Pending => {
+            Reaction::to(S::Paid, Step::AwaitBooking, "Payment captured; booking the delivery.")
+                .then(DeliveryRequested)
+        }
+        // A capture that arrives after the order died is refunded.
+        (PaymentCaptured, _) if !alive => {
+            Reaction::note("REFUND", "A late payment arrived after the order ended; refunding it.")
+                .then(RefundRequested)
+        }
+        (PaymentDeclined, Step::AwaitPayment) if state.status == S::Pending => Reaction::fail(
+            format!("Payment declined: {}", why("the card was declined")),
+            &[StockReleaseRequested],
+        ),
+
+        (DeliveryBooked, Step::AwaitBooking) if state.status == S::Paid => {
+            Reaction::note("BOOKED", "Delivery booked with the carrier; committing the stock.")
+                .then(StockCommitRequested)
+                .with_step(S::Paid, Step::AwaitStock)
+        }
+        (DeliveryBooked, _) if !alive => {
+            Reaction::note("DELIVERY_CANCEL", "A late booking arrived after the order ended; cancelling it.")
+                .then(DeliveryCancelRequested)
+        }
+        (DeliveryFailed, Step::AwaitBooking) if state.status == S::Paid => Reaction::fail(
+            format!("Delivery could not be booked: {}", why("the carrier refused the parcel")),
+            &[RefundRequested, StockReleaseRequested],
+        ),
+
+        (StockCommitted, Step::AwaitStock) if state.status == S::Paid => {
+            Reaction::note("PACKED", "Stock committed; handing the parcel to the carrier.")
+                .then(DispatchRequested)
+                .with_step(S::Paid, Step::AwaitDispatch)
+        }
+        (StockCommitted, _) if !alive => {
+            Reaction::note("STOCK_RETURN", "Stock committed after the order ended; returning it.")
+                .then(StockReleaseRequested)
+        }
+        (StockShortfall, Step::AwaitStock) if state.status == S::Paid => Reaction::fail(
+            format!("Out of stock: {}", why("not enough units left in the warehouse")),
+            &[DeliveryCancelRequested, RefundRequested, StockReleaseRequested],
+        ),
+
+        (DeliveryInTransit, Step::AwaitDispatch) if state.status == S::Paid => {
+            Reaction::to(S::Shipping, Step::InTransit, "Shipped: the parcel is on its way.")
+        }
+        (DeliveryDelivered, Step::InTransit) if state.status == S::Shipping => {
+            Reaction::to(S::Delivered, Step::Done, "Delivered.")
+        }
+
+        // Confirmations of compensations: timeline only.
+        (PaymentRefunded, _) => Reaction::note("REFUNDED", "The payment was refunded."),
+        (DeliveryCancelled, _) => Reaction::note("DELIVERY_CANCELLED", "The delivery was cancelled."),
+        (StockReleased, _) => Reaction::note("STOCK_RETURNED", "The stock was returned."),
+
+        // Duplicates, stale replies, and commands (not the orchestrator's to handle).
+        _ => Reaction::ignore(),
+    }
+}
+
+impl Reaction {
+    fn with_step(mut self, status: OrderStatus, step: Step) -> Reaction {
+        self.next = Some(SagaState { status, step });
+        self
+    }
+}
+
+/// How a timeline entry's kind reads to a buyer.
+pub fn timeline_label(kind: &str) -> String {
+    if let Some(s) = OrderStatus::parse(kind) {
+        return s.label().to_string();
+    }
+    match kind {
+        "BOOKED" => "Delivery booked",
+        "PACKED" => "Packed",
+        "REFUND" | "REFUNDED" => "Refunded",
+        "DELIVERY_CANCEL" | "DELIVERY_CANCELLED" => "Delivery cancelled",
+        "STOCK_RETURN" | "STOCK_RETURNED" => "Stock returned",
+        "REDRIVE" => "Retried",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The event id of a command or reply. Commands carry a generation (0 for the first send,
+/// then one per reconciler re-drive) so a re-sent command is a new message; a reply is named
+/// after the command it answers, so handling one command twice can only produce one reply.
+pub fn command_id(kind: EventKind, order_id: i64, generation: i64) -> String {
+    if generation == 0 {
+        format!("{}:{order_id}", kind.as_str())
+    } else {
+        format!("{}:{order_id}:r{generation}", kind.as_str())
+    }
+}
+
+pub fn reply_id(kind: EventKind, command_event_id: &str) -> String {
+    format!("{}<{command_event_id}", kind.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EventKind::*;
+    use OrderStatus as S;
+
+    fn at(status: OrderStatus, step: Step) -> SagaState {
+        SagaState { status, step }
+    }
+
+    /// Runs the happy path through the rules, feeding each command's reply.
+    #[test]
+    fn the_happy_path_goes_placed_paid_shipping_delivered() {
+        let mut state = at(S::Pending, Step::Placed);
+        let mut sent = vec![];
+        for reply in [
+            OrderPlaced,
+            PaymentCaptured,
+            DeliveryBooked,
+            StockCommitted,
+            DeliveryInTransit,
+            DeliveryDelivered,
+        ] {
+            let r = react(state, reply, None);
+            sent.extend(r.commands.clone());
+            state = r.next.expect("every step moves on");
+        }
+        assert_eq!(state, at(S::Delivered, Step::Done));
+        assert_eq!(sent, vec![PaymentRequested, DeliveryRequested, StockCommitRequested, DispatchRequested]);
+    }
+
+    #[test]
+    fn every_failure_compensates_what_came_before_it() {
+        let r = react(at(S::Pending, Step::AwaitPayment), PaymentDeclined, Some("insufficient funds"));
+        assert_eq!(r.next, Some(at(S::Failed, Step::Done)));
+        assert_eq!(r.failure_reason.as_deref(), Some("Payment declined: insufficient funds"));
+        assert_eq!(r.commands, vec![StockReleaseRequested], "nothing was charged");
+
+        let r = react(at(S::Paid, Step::AwaitBooking), DeliveryFailed, None);
+        assert_eq!(r.commands, vec![RefundRequested, StockReleaseRequested]);
+
+        let r = react(at(S::Paid, Step::AwaitStock), StockShortfall, None);
+        assert_eq!(r.commands, vec![DeliveryCancelRequested, RefundRequested, StockReleaseRequested]);
+    }
+
+    #[test]
+    fn duplicates_and_stale_replies_change_nothing() {
+        // Every (state, event) pair, applied to the state it produces, must be a no-op the
+        // second time: that is what makes redelivery harmless.
+        let states = [
+            at(S::Pending, Step::Placed),
+            at(S::Pending, Step::AwaitPayment),
+            at(S::Paid, Step::AwaitBooking),
+            at(S::Paid, Step::AwaitStock),
+            at(S::Paid, Step::AwaitDispatch),
+            at(S::Shipping, Step::InTransit),
+            at(S::Delivered, Step::Done),
+            at(S::Failed, Step::Done),
+            at(S::Cancelled, Step::Done),
+        ];
+        for &s in &states {
+            for &e in EventKind::ALL {
+                let first = react(s, e, None);
+                if let Some(next) = first.next {
+                    assert!(
+                        s.status == next.status || s.status.can_become(next.status),
+                        "{s:?} -{e:?}-> {next:?}"
+                    );
+                    let again = react(next, e, None);
+                    assert!(again.next.is_none(), "{e:?} twice moved {s:?} twice");
+                    assert!(
+                        again.commands.iter().all(|c| first.commands.contains(c)
+                            || *c == RefundRequested
+                            || *c == DeliveryCancelRequested
+                            || *c == StockReleaseRequested),
+                        "{e:?} twice sent new forward commands"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn late_replies_on_a_dead_order_are_undone() {
+        let dead = at(S::Cancelled, Step::Done);
+        assert_eq!(react(dead, PaymentCaptured, None).commands, vec![RefundRequested]);
+        assert_eq!(react(dead, DeliveryBooked, None).commands, vec![DeliveryCancelRequested]);
+        assert_eq!(react(dead, StockCommitted, None).commands, vec![StockReleaseRequested]);
+        assert!(react(dead, PaymentDeclined, None).is_noop());
+        assert!(react(at(S::Delivered, Step::Done), DeliveryDelivered, None).is_noop());
+    }
+
+    #[test]
+    fn a_cancel_undoes_everything_once() {
+        let r = react(at(S::Cancelled, Step::AwaitStock), OrderCancelled, None);
+        assert_eq!(r.next, Some(at(S::Cancelled, Step::Done)));
+        assert_eq!(r.commands, vec![RefundRequested, DeliveryCancelRequested, StockReleaseRequested]);
+        assert!(react(at(S::Cancelled, Step::Done), OrderCancelled, None).is_noop());
+    }
+
+    #[test]
+    fn ids_and_topics_are_stable() {
+        assert_eq!(command_id(PaymentRequested, 7, 0), "payment.requested:7");
+        assert_eq!(command_id(PaymentRequested, 7, 2), "payment.requested:7:r2");
+        assert_eq!(reply_id(PaymentCaptured, "payment.requested:7"), "payment.captured<payment.requested:7");
+        for &k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            assert!(topic::ALL.contains(&k.topic()));
+        }
+        let e =
+            Envelope::new("x".into(), OrderPlaced, 3, Timestamp::from_millis(5), serde_json::json!({"a": 1}));
+        assert_eq!(Envelope::parse(&e.to_json()).unwrap(), e);
+        assert!(Envelope::parse("{}").is_err());
+    }
+}

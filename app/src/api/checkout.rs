@@ -1,0 +1,384 @@
+//! Buying: the stock gate decides, then the order and its `order.placed` event commit together.
+//! If the order cannot be written, the reservation is given back.
+
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+use shop_domain::{Address, PaymentMethod};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyResult {
+    pub order_id: i64,
+    /// `true` when this idempotency key had already placed the order.
+    pub repeated: bool,
+}
+
+/// What a signed-in buyer can choose from at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutChoices {
+    pub addresses: Vec<Address>,
+    pub payment_methods: Vec<PaymentMethod>,
+    /// A fresh idempotency key for the form about to be rendered.
+    pub idempotency_key: String,
+}
+
+/// `GET /api/checkout/options` — `null` when not signed in.
+#[server(endpoint = "checkout/options", prefix = "/api", input = GetUrl)]
+pub async fn checkout_options() -> Result<Option<CheckoutChoices>, AppError> {
+    let Some(user) = crate::auth::current_user().await? else { return Ok(None) };
+    let state = crate::state::app_state()?;
+    Ok(Some(CheckoutChoices {
+        addresses: state.store.addresses(user.id).await.map_err(AppError::internal("addresses"))?,
+        payment_methods: state
+            .store
+            .payment_methods(user.id)
+            .await
+            .map_err(AppError::internal("payments"))?,
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    }))
+}
+
+/// Pieces every way of buying shares (flash sale, product page, cart).
+#[cfg(feature = "ssr")]
+pub(crate) mod shared {
+    use super::BuyResult;
+    use crate::api::reject;
+    use crate::state::AppState;
+    use crate::AppError;
+    use shop_domain::gate::GateItem;
+    use shop_domain::{Address, FieldErrors, PaymentMethod, Timestamp};
+    use shop_store::{NewLine, NewOrder, Placed};
+
+    /// The idempotency key rendered into the checkout form.
+    pub fn checkout_key(raw: &str) -> Result<String, AppError> {
+        let key = raw.trim().to_string();
+        let ok = (8..=64).contains(&key.len())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(reject(AppError::BadRequest(
+                "Reload the page and try again (missing checkout key).".into(),
+            )));
+        }
+        Ok(key)
+    }
+
+    /// The buyer's own address and payment method by id; problems go into `errors`.
+    pub async fn pick_address_and_payment(
+        state: &AppState,
+        user_id: i64,
+        address_id: &str,
+        payment_method_id: &str,
+        errors: &mut FieldErrors,
+    ) -> Result<(Option<Address>, Option<PaymentMethod>), AppError> {
+        let addresses = state.store.addresses(user_id).await.map_err(AppError::internal("addresses"))?;
+        let address = errors.check(
+            "address_id",
+            addresses
+                .into_iter()
+                .find(|a| a.id.to_string() == address_id.trim())
+                .ok_or_else(|| "Choose one of your delivery addresses.".to_string()),
+        );
+        let methods =
+            state.store.payment_methods(user_id).await.map_err(AppError::internal("payment methods"))?;
+        let method = errors.check(
+            "payment_method_id",
+            methods
+                .into_iter()
+                .find(|m| m.id.to_string() == payment_method_id.trim())
+                .ok_or_else(|| "Choose one of your payment methods.".to_string()),
+        );
+        Ok((address, method))
+    }
+
+    /// The answer to an accepted purchase: the order, and (for forms) a redirect to its page.
+    pub fn to_order(order_id: i64, repeated: bool) -> BuyResult {
+        leptos_axum::redirect(&format!("/orders/{order_id}"));
+        BuyResult { order_id, repeated }
+    }
+
+    /// Writes the order for stock already reserved under `key` (`taken`). When the order is
+    /// not written (the key's order already exists, e.g. the gate forgot the key after a
+    /// restart, or the transaction failed) the reservations are given back.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn place_reserved(
+        state: &AppState,
+        user_id: i64,
+        lines: Vec<NewLine>,
+        from_cart: bool,
+        key: &str,
+        address: Address,
+        method: PaymentMethod,
+        taken: &[GateItem],
+        now: Timestamp,
+    ) -> Result<BuyResult, AppError> {
+        let order = NewOrder {
+            user_id,
+            lines,
+            from_cart,
+            idempotency_key: key.to_string(),
+            ship_receiver: address.receiver,
+            ship_street: address.street,
+            ship_detail: address.detail,
+            ship_zip: address.zip,
+            payment_method_id: method.id,
+            payment_label: method.masked(),
+        };
+        match state.store.place_order(&order, now).await {
+            Ok(Placed::Created(id)) => {
+                tracing::info!(order_id = id, user_id, lines = order.lines.len(), "order placed");
+                Ok(to_order(id, false))
+            }
+            Ok(Placed::Existing(id)) => {
+                give_back(state, taken, user_id, key).await;
+                Ok(to_order(id, true))
+            }
+            Err(e) => {
+                give_back(state, taken, user_id, key).await;
+                Err(AppError::internal("place order")(e))
+            }
+        }
+    }
+
+    /// Gives back reservations taken under `key` (an order that will not be written).
+    pub async fn give_back(state: &AppState, items: &[GateItem], buyer: i64, key: &str) {
+        for item in items {
+            match state.gate.release(*item, buyer, key).await {
+                Ok(_) => tracing::warn!(%item, buyer, "reservation released"),
+                Err(e) => {
+                    tracing::error!(%item, buyer, error = %e, "could not release a reservation; the reconciler must fix the drift")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod gatekeeping {
+    use crate::AppError;
+    use shop_domain::gate::{Decision, GateItem, ReserveRequest, StockGate};
+    use shop_store::Store;
+
+    fn down(e: shop_domain::gate::GateError) -> AppError {
+        tracing::error!(error = %e, "stock gate");
+        AppError::Unavailable("Buying is paused for a moment. Nothing was charged; please try again.".into())
+    }
+
+    /// Asks the gate; when it has not seen the sale yet, loads it from the database and asks again.
+    pub async fn reserve(
+        gate: &dyn StockGate,
+        store: &Store,
+        req: &ReserveRequest,
+    ) -> Result<Decision, AppError> {
+        let first = gate.reserve(req).await.map_err(down)?;
+        if first != Decision::Unknown {
+            return Ok(first);
+        }
+        let loaded = match req.item {
+            GateItem::Sale(sale_id) => store.sale_gate_state(sale_id).await,
+            GateItem::Product(id) => {
+                store.product_gate_state(id, req.now).await.map(|r| r.map(|rules| (rules, Vec::new())))
+            }
+        };
+        let Some((rules, held)) = loaded.map_err(AppError::internal("gate state"))? else {
+            return Ok(first);
+        };
+        gate.load(req.item, rules, &held).await.map_err(down)?;
+        gate.reserve(req).await.map_err(down)
+    }
+
+    /// Units the gate still has for a sale, if it has loaded it.
+    pub async fn live_remaining(gate: &dyn StockGate, sale_id: i64) -> Option<i64> {
+        gate.available(GateItem::Sale(sale_id)).await.ok().flatten()
+    }
+}
+
+/// `POST /api/buy` — `sale_id`, `quantity`, `address_id`, `payment_method_id`,
+/// `idempotency_key` (rendered into the form; a double submit sends the same one).
+/// Accepted: the order page (`/orders/{id}`). Refused: 409 with the reason (not started, ended,
+/// sold out, over your limit), 401 when not signed in.
+#[server(endpoint = "buy", prefix = "/api")]
+pub async fn buy(
+    sale_id: String,
+    #[server(default)] quantity: Option<String>,
+    #[server(default)] address_id: Option<String>,
+    #[server(default)] payment_method_id: Option<String>,
+    idempotency_key: String,
+    // First purchase: a delivery address and a card typed right into the buy form.
+    #[server(default)] receiver: Option<String>,
+    #[server(default)] street: Option<String>,
+    #[server(default)] zip: Option<String>,
+    #[server(default)] holder: Option<String>,
+    #[server(default)] number: Option<String>,
+    #[server(default)] expiry: Option<String>,
+) -> Result<BuyResult, AppError> {
+    use crate::api::reject;
+    use shop_domain::gate::{Decision, GateItem, ReserveRequest};
+    use shop_domain::order::refusal;
+    use shop_domain::{FieldErrors, Timestamp};
+
+    let user = crate::auth::require_user().await?;
+    let state = crate::state::app_state()?;
+    let sale_id = crate::api::catalog::parse_id(&sale_id, "Sale").map_err(reject)?;
+    let key = shared::checkout_key(&idempotency_key)?;
+    let mut errors = FieldErrors::default();
+    let quantity = errors.check(
+        "quantity",
+        quantity
+            .as_deref()
+            .unwrap_or("1")
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|q| (1..=99).contains(q))
+            .ok_or_else(|| "Choose a quantity from 1 to 99.".to_string()),
+    );
+    let inline = InlineEntry { receiver, street, zip, holder, number, expiry };
+    let (address_id, payment_method_id) = save_inline(
+        &state,
+        user.id,
+        address_id.unwrap_or_default(),
+        payment_method_id.unwrap_or_default(),
+        inline,
+    )
+    .await?;
+    let (address, method) =
+        shared::pick_address_and_payment(&state, user.id, &address_id, &payment_method_id, &mut errors)
+            .await?;
+    let (Some(quantity), Some(address), Some(method), true) = (quantity, address, method, errors.is_empty())
+    else {
+        return Err(reject(AppError::Invalid(errors)));
+    };
+    let offer = state
+        .store
+        .sale_offer(sale_id)
+        .await
+        .map_err(AppError::internal("sale offer"))?
+        .ok_or_else(|| reject(AppError::NotFound("Sale".into())))?;
+
+    let now = Timestamp::now();
+    let item = GateItem::Sale(sale_id);
+    let request = ReserveRequest { item, buyer: user.id, quantity, idempotency_key: key.clone(), now };
+    let decision = gatekeeping::reserve(state.gate.as_ref(), &state.store, &request).await.map_err(reject)?;
+    let finish = |order_id: i64, repeated: bool| Ok(shared::to_order(order_id, repeated));
+    match decision {
+        Decision::Reserved { .. } => {}
+        Decision::Duplicate => {
+            // The first submit of this form took the stock; answer with that order. It may
+            // still be committing (a double click lands here within milliseconds), and the
+            // browser shows only the last answer, so wait for it briefly.
+            for _ in 0..40 {
+                if let Some(id) = state
+                    .store
+                    .order_id_for_key(user.id, &key)
+                    .await
+                    .map_err(AppError::internal("order by key"))?
+                {
+                    return finish(id, true);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            return Err(reject(AppError::Conflict(
+                "This order is already being placed. Check My orders in a moment.".into(),
+            )));
+        }
+        other => {
+            let (_, message) = refusal(other).unwrap_or((409, "This can't be bought right now.".into()));
+            return Err(reject(if other == Decision::Unknown {
+                AppError::Unavailable(message)
+            } else {
+                AppError::Conflict(message)
+            }));
+        }
+    }
+
+    let line = shop_store::NewLine {
+        product_id: offer.product_id,
+        sale_id: Some(sale_id),
+        name: offer.name,
+        unit_price: offer.sale_price,
+        quantity: i64::from(quantity),
+    };
+    shared::place_reserved(&state, user.id, vec![line], false, &key, address, method, &[item], now).await
+}
+
+#[cfg(feature = "ssr")]
+struct InlineEntry {
+    receiver: Option<String>,
+    street: Option<String>,
+    zip: Option<String>,
+    holder: Option<String>,
+    number: Option<String>,
+    expiry: Option<String>,
+}
+
+/// When the buy form carried a new address and/or card instead of saved ones, validates and
+/// saves them (the same rules as the account page) and returns the ids to buy with.
+#[cfg(feature = "ssr")]
+async fn save_inline(
+    state: &crate::state::AppState,
+    user_id: i64,
+    address_id: String,
+    payment_method_id: String,
+    e: InlineEntry,
+) -> Result<(String, String), AppError> {
+    use shop_domain::account::{parse_expiry, parse_name, parse_text, parse_zip, CardNumber};
+    use shop_domain::{FieldErrors, Timestamp};
+    let now = Timestamp::now();
+    let typed = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let new_address = address_id.trim().is_empty() && (typed(&e.street) || typed(&e.zip));
+    let new_card = payment_method_id.trim().is_empty() && typed(&e.number);
+    let mut errors = FieldErrors::default();
+    let address = if new_address {
+        let receiver =
+            errors.check("receiver", parse_name(e.receiver.as_deref().unwrap_or(""), "the receiver's name"));
+        let street = errors
+            .check("street", parse_text(e.street.as_deref().unwrap_or(""), "the street address", 200, true));
+        let zip = errors.check("zip", parse_zip(e.zip.as_deref().unwrap_or("")));
+        match (receiver, street, zip) {
+            (Some(receiver), Some(street), Some(zip)) => {
+                Some(shop_store::NewAddress { receiver, street, detail: String::new(), zip, make_main: true })
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let card = if new_card {
+        let holder =
+            errors.check("holder", parse_name(e.holder.as_deref().unwrap_or(""), "the card holder's name"));
+        let number = errors.check("number", CardNumber::parse(e.number.as_deref().unwrap_or("")));
+        let expiry = errors.check("expiry", parse_expiry(e.expiry.as_deref().unwrap_or(""), now));
+        match (holder, number, expiry) {
+            (Some(h), Some(n), Some(x)) => Some((h, n, x)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if !errors.is_empty() {
+        return Err(crate::api::reject(AppError::Invalid(errors)));
+    }
+    let address_id = match address {
+        Some(a) => state
+            .store
+            .add_address(user_id, &a, now)
+            .await
+            .map_err(AppError::internal("inline address"))?
+            .to_string(),
+        None => address_id,
+    };
+    let payment_method_id = match card {
+        Some((holder, number, expiry)) => {
+            let method = crate::api::account::card_method(state, holder, &number, expiry)?;
+            state
+                .store
+                .add_payment_method(user_id, &method, now)
+                .await
+                .map_err(AppError::internal("inline card"))?
+                .to_string()
+        }
+        None => payment_method_id,
+    };
+    Ok((address_id, payment_method_id))
+}

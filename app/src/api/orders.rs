@@ -1,0 +1,63 @@
+//! A shopper's own orders.
+
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use shop_domain::{OrderDetail, OrderSummary};
+
+/// `GET /api/orders` — the signed-in user's orders, newest first.
+#[server(endpoint = "orders", prefix = "/api", input = GetUrl)]
+pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
+    let user = crate::auth::require_user().await?;
+    let state = crate::state::app_state()?;
+    state.store.orders_for_user(user.id).await.map_err(AppError::internal("orders"))
+}
+
+/// `GET /api/order?id=` — one of the user's orders; anyone else's is a 404.
+#[server(endpoint = "order", prefix = "/api", input = GetUrl)]
+pub async fn get_order(id: String) -> Result<OrderDetail, AppError> {
+    use crate::api::reject;
+    let user = crate::auth::require_user().await?;
+    let id = crate::api::catalog::parse_id(&id, "Order").map_err(reject)?;
+    let state = crate::state::app_state()?;
+    state
+        .store
+        .order_detail(user.id, id)
+        .await
+        .map_err(AppError::internal("order"))?
+        .ok_or_else(|| reject(AppError::NotFound("Order".into())))
+}
+
+/// `POST /api/orders/cancel` — `id`. Allowed until the order ships; the stock goes back to the
+/// gate once, and `order.cancelled` tells the workers to refund and cancel the delivery.
+#[server(endpoint = "orders/cancel", prefix = "/api")]
+pub async fn cancel_order(id: String) -> Result<(), AppError> {
+    use crate::api::reject;
+    use shop_store::Cancel;
+    let user = crate::auth::require_user().await?;
+    let id = crate::api::catalog::parse_id(&id, "Order").map_err(reject)?;
+    let state = crate::state::app_state()?;
+    match state
+        .store
+        .cancel_order(user.id, id, shop_domain::Timestamp::now())
+        .await
+        .map_err(AppError::internal("cancel"))?
+    {
+        Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
+        Cancel::TooLate(status) => Err(reject(AppError::Conflict(format!(
+            "This order can't be cancelled any more: it is {}.",
+            status.label().to_lowercase()
+        )))),
+        Cancel::Cancelled { items, idempotency_key } => {
+            for item in items {
+                if let Err(e) = state.gate.release(item, user.id, &idempotency_key).await {
+                    // The order is cancelled either way; the reconciler returns the stock.
+                    tracing::error!(order_id = id, %item, error = %e, "cancel: could not release stock in the gate");
+                }
+            }
+            tracing::info!(order_id = id, user_id = user.id, "order cancelled");
+            leptos_axum::redirect(&format!("/orders/{id}"));
+            Ok(())
+        }
+    }
+}

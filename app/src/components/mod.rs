@@ -1,0 +1,9 @@
+//! Reusable view pieces. They take data; they never fetch it.
+
+pub mod error_view;
+pub mod footer;
+pub mod form;
+pub mod header;
+pub mod pager;
+pub mod product_card;
+pub mod sale_card;

@@ -1,0 +1,120 @@
+use crate::api::orders::{get_order, my_orders, CancelOrder};
+use crate::components::error_view::{login_required, ErrorView};
+use crate::components::form::{action_error, FormError};
+use crate::AppError;
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+use shop_domain::OrderStatus;
+
+fn status_badge(s: OrderStatus) -> impl IntoView {
+    let class = match s {
+        OrderStatus::Delivered => "badge badge-live",
+        OrderStatus::Failed | OrderStatus::Cancelled => "badge badge-ended",
+        _ => "badge badge-upcoming",
+    };
+    view! { <span class=class data-testid="order-status">{s.label()}</span> }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let orders = Resource::new(|| (), |_| my_orders());
+    view! {
+        <Title text="My orders" />
+        <h1>"My orders"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(AppError::Unauthorized(_)) => login_required("/orders"),
+                    Err(e) => view! { <ErrorView error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="empty">
+                            <p><strong>"No orders yet."</strong></p>
+                            <p><a class="button" href="/">"See what's on sale"</a></p>
+                        </div>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="order-list">
+                            {list.into_iter().map(|o| view! {
+                                <li class="order-row">
+                                    <a href=format!("/orders/{}", o.id)>{format!("Order #{}", o.id)}</a>
+                                    " " {status_badge(o.status)}
+                                    <span class="muted">{format!(" {} × {}", o.item_count, o.first_item)}</span>
+                                    <span class="price">{o.total.to_string()}</span>
+                                    <span class="muted small">{o.created_at.utc_string()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let order = Resource::new(move || params.read().get("id").unwrap_or_default(), get_order);
+    let cancel = ServerAction::<CancelOrder>::new();
+    let cancel_error = action_error(cancel);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Err(AppError::Unauthorized(_)) => login_required(&format!("/orders/{}", params.read_untracked().get("id").unwrap_or_default())),
+                    Err(e) => view! { <ErrorView error=e /> }.into_any(),
+                    Ok(o) => view! {
+                        <Title text=format!("Order #{}", o.id) />
+                        <nav class="breadcrumbs" aria-label="Breadcrumb"><a href="/orders">"My orders"</a></nav>
+                        <h1>{format!("Order #{}", o.id)}</h1>
+                        <p>{status_badge(o.status)}
+                            {o.failure_reason.clone().map(|r| view! { " " <span class="muted">{r}</span> })}
+                        </p>
+                        <table class="order-lines">
+                            <thead><tr><th>"Item"</th><th>"Qty"</th><th>"Price"</th></tr></thead>
+                            <tbody>
+                                {o.lines.iter().map(|l| view! {
+                                    <tr>
+                                        <td><a href=format!("/products/{}", l.product_id)>{l.name.clone()}</a></td>
+                                        <td>{l.quantity}</td>
+                                        <td>{l.unit_price.to_string()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <dl class="facts">
+                            <dt>"Total"</dt><dd data-testid="order-total">{o.total.to_string()}</dd>
+                            <dt>"Ship to"</dt><dd>{o.ship_to.clone()}</dd>
+                            <dt>"Payment"</dt><dd data-testid="order-payment">{o.payment_label.clone()}</dd>
+                            <dt>"Placed"</dt><dd>{o.created_at.utc_string()}</dd>
+                        </dl>
+                        <h2>"Timeline"</h2>
+                        <ol class="timeline">
+                            {o.events.iter().map(|e| view! {
+                                <li data-testid="timeline-entry"><strong>{shop_domain::saga::timeline_label(&e.kind)}</strong>
+                                    " — " {e.detail.clone()} " " <span class="muted small">{e.at.utc_string()}</span></li>
+                            }).collect_view()}
+                        </ol>
+                        <FormError error=cancel_error />
+                        {o.status.can_cancel().then(|| view! {
+                            <ActionForm action=cancel attr:class="cancel-form">
+                                <input type="hidden" name="id" value=o.id.to_string() />
+                                <button type="submit" class="button-secondary">"Cancel order"</button>
+                            </ActionForm>
+                        })}
+                        {if o.status.is_final() {
+                            ().into_any()
+                        } else {
+                            // Live without JavaScript: the page reloads itself until the order settles.
+                            view! {
+                                <Meta http_equiv="refresh" content="5" />
+                                <p class="muted" data-testid="live-note">"This page refreshes every few seconds while your order is on its way."</p>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,65 @@
+//! Server-side state handed to every server function through Leptos context.
+
+use crate::auth::{AttemptLimiter, SecretBox};
+use leptos::prelude::*;
+use shop_domain::Timestamp;
+use shop_store::Store;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    /// Encrypts card and account numbers at rest.
+    pub secrets: SecretBox,
+    /// Login and signup attempts per client IP and per account.
+    pub auth_limiter: AttemptLimiter,
+    /// Decides every purchase (in-memory, or Redis when `REDIS_URL` is set).
+    pub gate: std::sync::Arc<dyn shop_domain::gate::StockGate>,
+    /// Where uploaded product images are stored (`$SHOP_DATA_DIR/uploads`).
+    pub uploads_dir: std::path::PathBuf,
+}
+
+impl AppState {
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// The state provided by the server; its absence is a wiring bug, reported as Internal.
+pub fn app_state() -> Result<AppState, crate::AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from context");
+        crate::AppError::Internal
+    })
+}
+
+/// The client's IP address (the TCP peer).
+pub async fn client_ip() -> String {
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// Sets a response header (e.g. `Retry-After`).
+pub fn set_header(name: &'static str, value: String) {
+    if let (Some(res), Ok(v)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&value))
+    {
+        res.insert_header(http::HeaderName::from_static(name), v);
+    }
+}
+
+/// Sets the HTTP status of the current response (page or API call).
+pub fn set_status(code: u16) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(code) {
+            res.set_status(status);
+        }
+    }
+}
+
+/// A real redirect for a page render, whatever the client accepts.
+pub fn page_redirect(path: &str) {
+    leptos_axum::redirect(path);
+    set_status(302);
+}

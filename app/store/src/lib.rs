@@ -1,0 +1,182 @@
+//! Data access for the shop: one [`Store`] that runs on SQLite (embedded default) or
+//! PostgreSQL (`DATABASE_URL=postgres://…`).
+//!
+//! Both backends go through sqlx's `Any` driver with runtime-checked queries written once in
+//! the SQL both databases understand (`$1` placeholders, `RETURNING`, `ON CONFLICT`, partial
+//! indexes). The few places where the dialects differ (substring search, row locking) branch
+//! on [`Backend`]. Values cross the boundary as integers and text only: ids and money are
+//! `i64`, instants are Unix milliseconds, so the two schemas mean the same thing.
+//! Why not compile-time checked `query!`: it binds a crate to one database. See
+//! `docs/architecture.md`.
+
+mod accounts;
+mod admin;
+mod cart;
+mod catalog;
+mod error;
+mod orders;
+mod saga;
+mod seed;
+mod sql;
+
+pub use accounts::{CreateUserError, NewAddress, NewPaymentMethod, NewUser};
+pub use admin::{RemoveProduct, SaveProduct, SaveSale};
+pub use cart::ProductOffer;
+pub use catalog::NO_IMAGE;
+pub use error::{Result, StoreError};
+pub use orders::{Cancel, NewLine, NewOrder, Placed, SaleOffer};
+pub use saga::{
+    new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,
+    StockCommit, TrackedParcel,
+};
+pub use seed::{NewProduct, NewSale, SeedReport, DEMO_SEED_KEY};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+use std::path::Path;
+use std::time::Duration;
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The shop's database: cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Fault injection (tests): fail the next order transaction midway.
+    fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+impl Store {
+    /// Opens a pool. For SQLite the file (and its directory) is created when missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        if backend == Backend::Sqlite {
+            if let Some(dir) = sqlite_file_path(url).and_then(|p| p.parent().map(Path::to_path_buf)) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
+                }
+            }
+        }
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the single writer; busy_timeout makes
+                    // writers queue instead of failing with SQLITE_BUSY.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 10000",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = options.connect(&url).await?;
+        Ok(Store { pool, backend, fail_next_order: Default::default() })
+    }
+
+    /// Applies the backend's migrations (idempotent).
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A transaction that will write after reading. On SQLite it takes the write lock at
+    /// `BEGIN IMMEDIATE`, so two such transactions queue (busy_timeout) instead of one failing
+    /// with "database is locked" when both try to upgrade a read lock.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The raw pool, for adapters that live outside this crate (and tests).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The file behind a `sqlite:` URL, if it names one.
+pub fn sqlite_file_path(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_backends_and_files() {
+        assert_eq!(Backend::from_url("sqlite://data/shop.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://x"), None);
+        assert_eq!(sqlite_file_path("sqlite://data/shop.db?mode=rwc"), Some(Path::new("data/shop.db")));
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+    }
+}

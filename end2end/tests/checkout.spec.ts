@@ -1,0 +1,58 @@
+import { expect, test } from '@playwright/test';
+import {
+  addAddressAndCard,
+  expectLanded,
+  field,
+  formWith,
+  header,
+  openLiveSale,
+  pathIs,
+  signUp,
+  submit,
+  uniqueUser,
+} from './helpers';
+
+test.describe('flash-sale checkout', () => {
+  test('a shopper buys from a live sale, sees the order placed, and cancels it', async ({ page }, testInfo) => {
+    const user = uniqueUser(testInfo, 'b');
+    await signUp(page, user);
+
+    // Checkout needs an address and a payment method.
+    await addAddressAndCard(page);
+
+    // The live demo sale, from the home page.
+    await openLiveSale(page);
+    const before = Number(await page.locator('[data-testid=remaining]').innerText());
+
+    const buy = formWith(page, 'Buy now');
+    await expect(field(buy, 'Pay with')).toContainText('•••• 4242');
+    await submit(buy, 'Buy now');
+    await expectLanded(page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+    // The saga has started: placed, and maybe already paid (it cannot ship for 20 s here).
+    await expect(page.locator('[data-testid=order-status]')).toHaveText(/^(Placed|Paid)$/);
+    await expect(page.locator('[data-testid=order-payment]')).toHaveText('Visa •••• 4242');
+    await expect(page.locator('.timeline li').first()).toContainText('Placed');
+    const orderUrl = page.url();
+
+    // It is listed under My orders.
+    await header(page).getByRole('link', { name: 'My orders' }).click();
+    await expect(page).toHaveURL(pathIs('/orders'));
+    await expect(page.locator('.order-row')).toHaveCount(1);
+
+    // Cancel before shipping: the unit goes back on sale.
+    await page.goto(orderUrl);
+    await submit(page, 'Cancel order');
+    await expect(page.locator('[data-testid=order-status]')).toHaveText('Cancelled');
+    await expect(page.locator('[data-testid=live-note]')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+    await openLiveSale(page);
+    const after = Number(await page.locator('[data-testid=remaining]').innerText());
+    expect(after).toBeGreaterThanOrEqual(before);
+  });
+
+  test('an anonymous visitor is asked to log in to buy', async ({ page }) => {
+    await page.goto('/');
+    await page.locator('[data-testid=sales] .sale-card').first().click();
+    await expect(page.getByRole('link', { name: 'Log in to buy' })).toHaveAttribute('href', /\/login\?next=/);
+  });
+});

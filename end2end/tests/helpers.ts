@@ -1,0 +1,185 @@
+import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+
+// Shared helpers for the account specs. Both projects (js-on, js-off) talk to the
+// same server, so every user they create gets a unique email and username.
+
+export interface User {
+  email: string;
+  username: string;
+  password: string;
+  name: string;
+  phone: string;
+}
+
+let counter = 0;
+
+/** A fresh, valid user: unique per project, test run and call. */
+export function uniqueUser(testInfo: TestInfo, tag = 'u'): User {
+  counter += 1;
+  // "js-on" → "json", "js-off" → "jsoff": usernames allow only letters, digits and _.
+  const project = testInfo.project.name.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+  const rand = Math.random().toString(36).slice(2, 6).padEnd(4, '0');
+  const username = `${tag}_${project}_${Date.now().toString(36)}${rand}${counter}`;
+  expect(username, 'generated username breaks the 3–30 letters/digits/_ rule').toMatch(/^[A-Za-z0-9_]{3,30}$/);
+  const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+  return {
+    email: `${username}@example.com`,
+    username,
+    password: `Correct-horse-${rand}`,
+    name: `Ada ${project} ${rand}`,
+    phone: `010${digits}`,
+  };
+}
+
+/** Matches a URL by its path only (the query string is checked separately where it matters). */
+export const pathIs = (path: string) => (url: URL) => url.pathname === path;
+
+/** The site header (the page's banner landmark). */
+export function header(page: Page): Locator {
+  return page.getByRole('banner');
+}
+
+/** The form that holds the submit button with exactly this name. */
+export function formWith(page: Page, button: string): Locator {
+  return page.locator('form').filter({ has: page.getByRole('button', { name: button, exact: true }) });
+}
+
+/** The form control with exactly this label. */
+export function field(scope: Page | Locator, label: string): Locator {
+  return scope.getByLabel(label, { exact: true });
+}
+
+/** Click the submit button with exactly this name. */
+export async function submit(scope: Page | Locator, button: string) {
+  await scope.getByRole('button', { name: button, exact: true }).click();
+}
+
+/**
+ * Turn off the browser's built-in constraint validation (type=email, minlength, pattern,
+ * required) on every form of the page, so that invalid values reach the server and the
+ * server-side rules and error markup are what gets tested. This is not page JavaScript:
+ * it works in the js-off project too.
+ */
+export async function disableNativeValidation(page: Page) {
+  await page.locator('form').evaluateAll((forms) => {
+    for (const form of forms) (form as HTMLFormElement).noValidate = true;
+  });
+}
+
+export async function expectSignedOut(page: Page) {
+  const h = header(page);
+  await expect(h.locator('a[href="/login"]')).toHaveText('Log in');
+  await expect(h.locator('a[href="/signup"]')).toHaveText('Sign up');
+  await expect(h.getByTestId('user-name')).toHaveCount(0);
+  await expect(h.locator('form[action="/api/logout"]')).toHaveCount(0);
+}
+
+export async function expectSignedIn(page: Page, name: string) {
+  const h = header(page);
+  await expect(h.getByTestId('user-name')).toContainText(name);
+  await expect(h.getByRole('link', { name: 'My orders', exact: true })).toHaveAttribute('href', '/orders');
+  const logout = h.locator('form[method="post" i][action="/api/logout"]');
+  await expect(logout).toHaveCount(1);
+  await expect(logout.getByRole('button', { name: 'Log out', exact: true })).toBeVisible();
+  await expect(h.locator('a[href="/login"]')).toHaveCount(0);
+  await expect(h.locator('a[href="/signup"]')).toHaveCount(0);
+}
+
+/** Click "Log out" in the header and check the header went back to anonymous. */
+export async function logOut(page: Page) {
+  await header(page)
+    .locator('form[action="/api/logout"]')
+    .getByRole('button', { name: 'Log out', exact: true })
+    .click();
+  await expectSignedOut(page);
+}
+
+/** Fill the /signup form (the page must already be open). */
+export async function fillSignup(page: Page, user: User) {
+  await field(page, 'Email').fill(user.email);
+  await field(page, 'Username').fill(user.username);
+  await field(page, 'Password').fill(user.password);
+  await field(page, 'Name').fill(user.name);
+  await field(page, 'Phone (optional)').fill(user.phone);
+}
+
+export async function gotoSignup(page: Page) {
+  await page.goto('/signup');
+  await expect(page.locator('h1')).toHaveText('Create your account');
+}
+
+/** Create the account through the UI; ends on /account, signed in. */
+export async function signUp(page: Page, user: User) {
+  await gotoSignup(page);
+  await fillSignup(page, user);
+  await submit(page, 'Sign up');
+  await expectLanded(page, pathIs('/account'));
+  await expect(page.locator('h1')).toHaveText('Your account');
+  await expectSignedIn(page, user.name);
+}
+
+const RATE_LIMITED =
+  'the server refused with "Too many attempts": run the suite with a high SHOP_AUTH_ATTEMPTS_PER_MINUTE ' +
+  '(both projects sign up and log in from 127.0.0.1, far more than the default 10 per minute)';
+
+/** After a submit that must succeed: the URL matches; a rate-limit refusal is named as such. */
+export async function expectLanded(page: Page, url: (url: URL) => boolean) {
+  await expect(async () => {
+    const refused = await page.locator('.form-error').filter({ hasText: 'Too many attempts' }).count();
+    expect(refused, RATE_LIMITED).toBe(0);
+    expect(url(new URL(page.url())), `unexpected URL ${page.url()}`).toBe(true);
+  }).toPass({ timeout: 5_000 });
+}
+
+/** Fill and submit the login form of the current page (must be /login). */
+export async function submitLogin(page: Page, login: string, password: string) {
+  await expect(page.locator('h1')).toHaveText('Log in');
+  await field(page, 'Email or username').fill(login);
+  await field(page, 'Password').fill(password);
+  await submit(page, 'Log in');
+}
+
+/** A `.notice` with this text is visible. */
+export async function expectNotice(page: Page, text: string) {
+  await expect(page.locator('.notice').filter({ hasText: text })).toBeVisible();
+}
+
+/** `#<name>-error.field-error` is shown (with `text` if given) and the input is aria-invalid. */
+export async function expectFieldError(page: Page, name: string, text?: string) {
+  const error = page.locator(`#${name}-error`);
+  await expect(error).toBeVisible();
+  await expect(error).toHaveClass(/(^|\s)field-error(\s|$)/);
+  if (text) await expect(error).toContainText(text);
+  else await expect(error).toHaveText(/\S/);
+  await expect(page.locator(`[name="${name}"]`)).toHaveAttribute('aria-invalid', 'true');
+}
+
+/** The input is not marked invalid. */
+export async function expectNoFieldError(page: Page, name: string) {
+  await expect(page.locator(`[name="${name}"]`)).not.toHaveAttribute('aria-invalid', 'true');
+}
+
+/** Adds a shipping address and a card on /account (right after sign-up). */
+export async function addAddressAndCard(page: Page, card = '4242 4242 4242 4242', zip = '10115') {
+  const address = formWith(page, 'Add address');
+  await field(address, 'Street').fill('12 Market Street');
+  await field(address, 'ZIP code').fill(zip);
+  await submit(address, 'Add address');
+  await expect(page.locator('.notice')).toContainText('Address added');
+  const form = formWith(page, 'Add card');
+  await field(form, 'Card number').fill(card);
+  await field(form, 'Expiry (MM/YY)').fill('12/39');
+  await submit(form, 'Add card');
+  await expect(page.locator('.notice')).toContainText('Card added');
+}
+
+/** Opens the first live sale from the home page. */
+export async function openLiveSale(page: Page) {
+  await page.goto('/');
+  await page
+    .locator('[data-testid=sales] .sale-card')
+    .filter({ has: page.locator('[data-testid=sale-status]', { hasText: 'Live' }) })
+    .first()
+    .click();
+  await expect(page.locator('[data-testid=sale-status]')).toHaveText('Live');
+}

@@ -1,0 +1,101 @@
+//! The embedded stock gate: one mutex over a map, the domain's `decide` inside it.
+//! Correct for one process; with several web processes use the Redis gate.
+
+use shop_domain::gate::{decide, Decision, GateError, GateItem, GateRules, ReserveRequest, StockGate};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+struct ItemState {
+    rules: GateRules,
+    held: HashMap<i64, i64>,
+    /// (buyer, idempotency key) → units still reserved under it (0 once released).
+    keys: HashMap<(i64, String), i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryGate {
+    items: Mutex<HashMap<GateItem, ItemState>>,
+}
+
+impl MemoryGate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GateItem, ItemState>> {
+        // A panic while holding the lock cannot leave a half-applied reservation (every
+        // update below happens after all checks), so a poisoned map is still consistent.
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl StockGate for MemoryGate {
+    async fn load(&self, item: GateItem, rules: GateRules, held: &[(i64, i64)]) -> Result<bool, GateError> {
+        let mut items = self.lock();
+        if items.contains_key(&item) {
+            return Ok(false);
+        }
+        items.insert(item, ItemState { rules, held: held.iter().copied().collect(), keys: HashMap::new() });
+        Ok(true)
+    }
+
+    async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError> {
+        let mut items = self.lock();
+        match items.get_mut(&item) {
+            Some(state) => state.rules = rules,
+            None => {
+                items.insert(item, ItemState { rules, held: HashMap::new(), keys: HashMap::new() });
+            }
+        }
+        Ok(())
+    }
+
+    async fn reserve(&self, req: &ReserveRequest) -> Result<Decision, GateError> {
+        if req.quantity == 0 {
+            return Err(GateError::ZeroQuantity);
+        }
+        let mut items = self.lock();
+        let Some(state) = items.get_mut(&req.item) else { return Ok(Decision::Unknown) };
+        let key = (req.buyer, req.idempotency_key.clone());
+        if state.keys.contains_key(&key) {
+            return Ok(Decision::Duplicate);
+        }
+        let held = state.held.get(&req.buyer).copied().unwrap_or(0);
+        let decision = decide(&state.rules, held, req.quantity, req.now);
+        if let Decision::Reserved { remaining } = decision {
+            let q = i64::from(req.quantity);
+            state.rules.available = remaining;
+            *state.held.entry(req.buyer).or_insert(0) += q;
+            state.keys.insert(key, q);
+        }
+        Ok(decision)
+    }
+
+    async fn release(&self, item: GateItem, buyer: i64, idempotency_key: &str) -> Result<bool, GateError> {
+        let mut items = self.lock();
+        let Some(state) = items.get_mut(&item) else { return Ok(false) };
+        let Some(q) = state.keys.get_mut(&(buyer, idempotency_key.to_string())) else { return Ok(false) };
+        if *q <= 0 {
+            return Ok(false);
+        }
+        let units = std::mem::take(q);
+        state.rules.available += units;
+        if let Some(h) = state.held.get_mut(&buyer) {
+            *h -= units;
+        }
+        Ok(true)
+    }
+
+    async fn adjust(&self, item: GateItem, delta: i64) -> Result<Option<i64>, GateError> {
+        Ok(self.lock().get_mut(&item).map(|s| {
+            s.rules.available = (s.rules.available + delta).max(0);
+            s.rules.available
+        }))
+    }
+
+    async fn available(&self, item: GateItem) -> Result<Option<i64>, GateError> {
+        Ok(self.lock().get(&item).map(|s| s.rules.available))
+    }
+}

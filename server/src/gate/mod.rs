@@ -1,0 +1,8 @@
+//! Stock gate implementations: in-memory (embedded default) and Redis + Lua (`REDIS_URL`).
+//! Both are held to the same test suite (server/tests/gate.rs).
+
+mod memory;
+mod redis;
+
+pub use self::redis::RedisGate;
+pub use memory::MemoryGate;

@@ -1,0 +1,199 @@
+//! The scale-out stock gate: every decision is one Lua script, so Redis applies it atomically
+//! however many web processes ask at once.
+//!
+//! Keys per item (hash-tagged so one item's keys share a cluster slot):
+//! `<prefix>{<item>}:rules` hash available/limit/starts/ends (-1 = none),
+//! `<prefix>{<item>}:held` hash buyer → units, `<prefix>{<item>}:keys` hash "buyer:key" → units.
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+use shop_domain::gate::{Decision, GateError, GateItem, GateRules, ReserveRequest, StockGate};
+use shop_domain::Timestamp;
+use std::sync::LazyLock;
+
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {6} end
+local k = ARGV[1] .. ':' .. ARGV[2]
+if redis.call('HEXISTS', KEYS[3], k) == 1 then return {1} end
+local r = redis.call('HMGET', KEYS[1], 'available', 'limit', 'starts', 'ends')
+local available, limit, starts, ends = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
+local qty, now = tonumber(ARGV[3]), tonumber(ARGV[4])
+if starts >= 0 and now < starts then return {2, starts} end
+if ends >= 0 and now >= ends then return {3} end
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if limit >= 0 and held + qty > limit then return {5, limit, held} end
+if available < qty then return {4} end
+redis.call('HINCRBY', KEYS[1], 'available', -qty)
+redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+redis.call('HSET', KEYS[3], k, qty)
+return {0, available - qty}
+"#,
+    )
+});
+
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local k = ARGV[1] .. ':' .. ARGV[2]
+local q = tonumber(redis.call('HGET', KEYS[3], k) or '0')
+if q <= 0 then return 0 end
+redis.call('HSET', KEYS[3], k, 0)
+redis.call('HINCRBY', KEYS[1], 'available', q)
+redis.call('HINCRBY', KEYS[2], ARGV[1], -q)
+return 1
+"#,
+    )
+});
+
+static LOAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if ARGV[5] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'available', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
+if ARGV[5] == '0' then
+  redis.call('DEL', KEYS[2])
+  for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+"#,
+    )
+});
+
+static ADJUST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local a = tonumber(redis.call('HGET', KEYS[1], 'available')) + tonumber(ARGV[1])
+if a < 0 then a = 0 end
+redis.call('HSET', KEYS[1], 'available', a)
+return a
+"#,
+    )
+});
+
+#[derive(Clone)]
+pub struct RedisGate {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisGate({})", self.prefix)
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> GateError {
+    GateError::Unavailable(e.to_string())
+}
+
+impl RedisGate {
+    /// Connects (and reconnects on its own later). `prefix` separates shops sharing a Redis.
+    pub async fn connect(url: &str, prefix: &str) -> Result<RedisGate, GateError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
+        Ok(RedisGate { conn, prefix: prefix.to_string() })
+    }
+
+    fn keys(&self, item: GateItem) -> [String; 3] {
+        let base = format!("{}{{{item}}}", self.prefix);
+        [format!("{base}:rules"), format!("{base}:held"), format!("{base}:keys")]
+    }
+
+    async fn write_rules(
+        &self,
+        item: GateItem,
+        rules: GateRules,
+        overwrite: bool,
+        held: &[(i64, i64)],
+    ) -> Result<bool, GateError> {
+        let [r, h, _] = self.keys(item);
+        let (starts, ends) = rules.window.map_or((-1, -1), |w| (w.starts_at.millis(), w.ends_at.millis()));
+        let installed: i64 = LOAD
+            .key(r)
+            .key(h)
+            .arg(rules.available)
+            .arg(rules.per_buyer_limit.unwrap_or(-1))
+            .arg(starts)
+            .arg(ends)
+            .arg(if overwrite { "1" } else { "0" })
+            .arg(held.iter().flat_map(|(b, q)| [*b, *q]).collect::<Vec<i64>>())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(installed == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl StockGate for RedisGate {
+    async fn load(&self, item: GateItem, rules: GateRules, held: &[(i64, i64)]) -> Result<bool, GateError> {
+        self.write_rules(item, rules, false, held).await
+    }
+
+    async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError> {
+        self.write_rules(item, rules, true, &[]).await.map(|_| ())
+    }
+
+    async fn reserve(&self, req: &ReserveRequest) -> Result<Decision, GateError> {
+        if req.quantity == 0 {
+            return Err(GateError::ZeroQuantity);
+        }
+        let [r, h, k] = self.keys(req.item);
+        let out: Vec<i64> = RESERVE
+            .key(r)
+            .key(h)
+            .key(k)
+            .arg(req.buyer)
+            .arg(&req.idempotency_key)
+            .arg(req.quantity)
+            .arg(req.now.millis())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let at = |i: usize| out.get(i).copied().unwrap_or(0);
+        Ok(match at(0) {
+            0 => Decision::Reserved { remaining: at(1) },
+            1 => Decision::Duplicate,
+            2 => Decision::NotStarted { starts_at: Timestamp::from_millis(at(1)) },
+            3 => Decision::Ended,
+            4 => Decision::SoldOut,
+            5 => Decision::OverLimit { limit: at(1), held: at(2) },
+            _ => Decision::Unknown,
+        })
+    }
+
+    async fn adjust(&self, item: GateItem, delta: i64) -> Result<Option<i64>, GateError> {
+        let [r, _, _] = self.keys(item);
+        let left: i64 =
+            ADJUST.key(r).arg(delta).invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        Ok((left >= 0).then_some(left))
+    }
+
+    async fn release(&self, item: GateItem, buyer: i64, idempotency_key: &str) -> Result<bool, GateError> {
+        let [r, h, k] = self.keys(item);
+        let released: i64 = RELEASE
+            .key(r)
+            .key(h)
+            .key(k)
+            .arg(buyer)
+            .arg(idempotency_key)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(released == 1)
+    }
+
+    async fn available(&self, item: GateItem) -> Result<Option<i64>, GateError> {
+        let [r, _, _] = self.keys(item);
+        let v: Option<i64> = redis::cmd("HGET")
+            .arg(r)
+            .arg("available")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(v)
+    }
+}

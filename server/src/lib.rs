@@ -1,0 +1,283 @@
+//! The `shop` server: wires configuration, the store and the web tier together.
+//! `main.rs` is only the command line around [`start`].
+
+pub mod admin;
+pub mod bus;
+pub mod config;
+pub mod gate;
+pub mod guard;
+pub mod media;
+pub mod saga;
+pub mod sessions;
+pub mod sim;
+pub mod telemetry;
+pub mod web;
+
+use app::state::AppState;
+use bus::EventBus as _;
+use config::Config;
+use leptos::config::LeptosOptions;
+use shop_domain::gate::StockGate;
+use shop_domain::Timestamp;
+use shop_store::{SeedReport, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Why the server could not start. Each message is one line for an operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] shop_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("stock gate (REDIS_URL): {0}")]
+    Gate(String),
+    #[error("secret key: {0}")]
+    SecretKey(String),
+    #[error("event bus (KAFKA_BROKERS): {0}")]
+    Bus(String),
+}
+
+/// The key that encrypts secrets at rest: `SHOP_SECRET_KEY`, or (development only) a key
+/// generated once into `<data dir>/secret.key` with owner-only permissions.
+pub fn load_secret_key(config: &Config) -> Result<Vec<u8>, StartError> {
+    if let Some(k) = &config.secret_key {
+        return Ok(k.clone());
+    }
+    let path = config.data_dir.join("secret.key");
+    let err = |e: std::io::Error| StartError::SecretKey(format!("{}: {e}", path.display()));
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == app::auth::secrets::KEY_LEN => return Ok(bytes),
+        Ok(_) => return Err(StartError::SecretKey(format!("{} is not a 32-byte key", path.display()))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(err)?;
+    let key = app::auth::SecretBox::generate_key();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options.open(&path).and_then(|mut f| f.write_all(&key)).map_err(err)?;
+    tracing::warn!(path = %path.display(), "generated a development secret key; set SHOP_SECRET_KEY in production");
+    Ok(key)
+}
+
+/// How long shutdown waits for in-flight requests and database connections.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A running server: its address, and a way to stop it gracefully.
+pub struct Running {
+    /// Where the web tier listens (the unspecified address when this process runs no web tier).
+    pub addr: SocketAddr,
+    pub store: Store,
+    /// The stock gate and event bus this process uses (tests look inside).
+    pub gate: Arc<dyn StockGate>,
+    pub bus: Arc<dyn bus::EventBus>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    workers: CancellationToken,
+    worker_tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, finishes in-flight requests, closes the pool.
+    /// In-flight requests get [`SHUTDOWN_GRACE`]; after that the remaining connections are
+    /// dropped, so a stuck client can never keep the process (or a test) alive.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Workers first: a message being handled finishes (or is left unacknowledged).
+        self.workers.cancel();
+        for t in std::mem::take(&mut self.worker_tasks) {
+            let abort = t.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, t).await.is_err() {
+                tracing::warn!("a worker did not stop within the grace period; aborting it");
+                abort.abort();
+            }
+        }
+        let abort = self.task.abort_handle();
+        let result = match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task).await {
+            Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
+                abort.abort();
+                Ok(())
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.store.close()).await.is_err() {
+            tracing::warn!("database connections still in use after the grace period; leaving them");
+        }
+        result
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        signal.await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+/// Opens the database (migrating and seeding it), binds the address and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let store = Store::connect(&config.database_url, config.db_max_connections).await?;
+    store.migrate().await?;
+    let secrets = app::auth::SecretBox::new(&load_secret_key(&config)?)
+        .map_err(|e| StartError::SecretKey(e.to_string()))?;
+    if config.seed {
+        match store.seed_demo(Timestamp::now()).await? {
+            SeedReport::AlreadySeeded => tracing::debug!("demo catalog already present"),
+            SeedReport::Seeded { products, sales } => {
+                tracing::info!(products, sales, "seeded the demo catalog")
+            }
+        }
+        admin::ensure_demo_admin(&store, &config.data_dir).await?;
+    }
+
+    let gate: Arc<dyn StockGate> = match &config.redis_url {
+        Some(url) => Arc::new(
+            gate::RedisGate::connect(url, &config.redis_prefix)
+                .await
+                .map_err(|e| StartError::Gate(e.to_string()))?,
+        ),
+        None => Arc::new(gate::MemoryGate::new()),
+    };
+    let bus = connect_bus(&config).await?;
+    let workers = CancellationToken::new();
+    let worker_tasks = if config.roles.is_empty() {
+        Vec::new()
+    } else {
+        let deps = saga::SagaDeps {
+            store: store.clone(),
+            bus: bus.clone(),
+            gate: gate.clone(),
+            secrets: secrets.clone(),
+            payments: Arc::new(sim::SimPaymentProvider::new(store.clone(), config.payment)),
+            carrier: Arc::new(sim::SimCarrier::new(config.carrier)),
+        };
+        tracing::info!(roles = ?config.roles, bus = ?bus, "starting background work");
+        saga::spawn(&config.roles, &deps, &config.saga, &workers)
+    };
+    if !config.web {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = rx.await;
+            Ok(())
+        });
+        let addr = SocketAddr::from(([0, 0, 0, 0], 0));
+        return Ok(Running { addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks });
+    }
+
+    let bundle = config.site_root.join("pkg").join("shop.js");
+    app::set_hydration_bundle(bundle.is_file());
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?;
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("shop")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        gate: gate.clone(),
+        uploads_dir: config.data_dir.join("uploads"),
+        store: store.clone(),
+        secrets,
+        auth_limiter: app::auth::AttemptLimiter::per_minute(config.auth_attempts_per_minute),
+    };
+    let sessions =
+        web::SessionSettings { secure: config.secure_cookies, idle_minutes: config.session_idle_minutes };
+    let router = web::router(leptos_options, state, sessions);
+    let sweeper = tokio::spawn(sweep_expired_sessions(store.clone()));
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        sweeper.abort();
+        served
+    });
+    tracing::info!(%addr, backend = store.backend().name(), "serving");
+    Ok(Running { addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks })
+}
+
+/// Kafka when `KAFKA_BROKERS` is set (topics created when missing), else the in-process bus.
+async fn connect_bus(config: &Config) -> Result<Arc<dyn bus::EventBus>, StartError> {
+    let bus: Arc<dyn bus::EventBus> = match &config.kafka_brokers {
+        Some(brokers) => {
+            let kafka = bus::KafkaBus::connect(bus::KafkaSettings {
+                brokers: brokers.clone(),
+                partitions: config.kafka_partitions,
+                idempotence: config.kafka_idempotence,
+                group_prefix: config.kafka_group_prefix.clone(),
+            })
+            .map_err(|e| StartError::Bus(e.to_string()))?;
+            if let Err(e) = kafka.ensure_topics().await {
+                // Not fatal: the relay keeps events in the outbox until the broker is back.
+                tracing::warn!(error = %e, "could not check or create Kafka topics");
+            }
+            Arc::new(kafka)
+        }
+        None => Arc::new(bus::LocalBus::new(4)),
+    };
+    Ok(if config.bus_duplicates {
+        tracing::warn!("SHOP_BUS_DUPLICATES is on: every event is delivered more than once (fault testing)");
+        Arc::new(bus::DuplicatingBus::new(bus))
+    } else {
+        bus
+    })
+}
+
+/// Deletes expired sessions every ten minutes.
+async fn sweep_expired_sessions(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match store.delete_expired_sessions(Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(n, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    // The handlers are installed now, not when the future is first polled: a SIGTERM that
+    // arrives right after start-up must still shut down gracefully.
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,165 @@
+//! The reconciler (periodic): re-drives orders stuck on one step longer than
+//! `stuck_after` (sending the step's command again; workers answer repeated commands without
+//! repeating their effect), fails and compensates orders re-driven `max_redrives` times, and
+//! compares the stock gate with the database, repairing drift.
+
+use super::orchestrator::apply;
+use super::{SagaDeps, SagaSettings};
+use shop_domain::gate::GateItem;
+use shop_domain::saga::{react, EventKind, Reaction, SagaState, Step};
+use shop_domain::{OrderStatus, Timestamp};
+use std::collections::HashMap;
+use tokio_util::sync::CancellationToken;
+
+/// What one pass did (for logs and tests).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub redriven: usize,
+    pub failed: usize,
+    pub gate_repairs: usize,
+}
+
+pub struct Reconciler {
+    deps: SagaDeps,
+    settings: SagaSettings,
+    /// Leaks seen on the previous pass: a shortfall in the gate is repaired only when it is
+    /// seen twice, so in-flight checkouts (reserved, order not yet committed) are not
+    /// mistaken for leaks.
+    suspected: HashMap<GateItem, i64>,
+}
+
+impl Reconciler {
+    pub fn new(deps: SagaDeps, settings: SagaSettings) -> Self {
+        Reconciler { deps, settings, suspected: HashMap::new() }
+    }
+
+    pub async fn pass(&mut self, now: Timestamp) -> Result<Pass, shop_store::StoreError> {
+        let mut pass = Pass::default();
+        let cutoff = Timestamp::from_millis(now.millis() - self.settings.stuck_after.as_millis() as i64);
+        for stuck in self.deps.store.stuck_orders(cutoff, 100).await? {
+            match self.redrive(stuck.id, cutoff, now).await {
+                Ok(Some(true)) => pass.redriven += 1,
+                Ok(Some(false)) => pass.failed += 1,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(order_id = stuck.id, error = %e, "could not re-drive an order"),
+            }
+        }
+        pass.gate_repairs = self.check_gate(now).await?;
+        Ok(pass)
+    }
+
+    /// `Some(true)` re-driven, `Some(false)` failed for good, `None` no longer stuck.
+    async fn redrive(
+        &self,
+        order_id: i64,
+        cutoff: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<bool>, String> {
+        let mut tx = self.deps.store.begin_saga(now).await.map_err(|e| e.to_string())?;
+        let Some(order) = tx.order(order_id).await.map_err(|e| e.to_string())? else { return Ok(None) };
+        let Some(command) = order.state.step.command() else { return Ok(None) };
+        if order.step_since >= cutoff || order.state.step == Step::Done {
+            return Ok(None); // moved on, or another reconciler got here first
+        }
+        let cause = format!("reconciler:{}:{}", order.id, order.redrives + 1);
+        if order.redrives >= self.settings.max_redrives {
+            let reaction = give_up(order.state);
+            apply(&mut tx, &order, &reaction, &cause, "{}").await.map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            tracing::error!(
+                order_id,
+                step = order.state.step.as_str(),
+                "order failed after repeated re-drives"
+            );
+            return Ok(Some(false));
+        }
+        let next = order.state.step.after_redrive();
+        if !tx.note_redrive(order.id, order.state, next).await.map_err(|e| e.to_string())? {
+            return Ok(None);
+        }
+        let text = format!(
+            "No answer for {} s; asking again ({}).",
+            (now.millis() - order.step_since.millis()) / 1000,
+            command.as_str()
+        );
+        tx.timeline(order.id, "REDRIVE", &text, "{}").await.map_err(|e| e.to_string())?;
+        let env = super::event(
+            command,
+            order.id,
+            now,
+            serde_json::json!({ "generation": order.redrives + 1 }),
+            &cause,
+        );
+        tx.send(&env).await.map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        tracing::info!(order_id, step = order.state.step.as_str(), "re-drove a stuck order");
+        Ok(Some(true))
+    }
+
+    /// Compares each live item's gate count with the database's and repairs drift: a gate
+    /// that could sell more than the database has is lowered at once; a gate that lost units
+    /// (a release that never happened) is raised once the same gap is seen twice.
+    async fn check_gate(&mut self, now: Timestamp) -> Result<usize, shop_store::StoreError> {
+        let mut repairs = 0;
+        let mut seen = HashMap::new();
+        for item in self.deps.store.gate_items_to_check(now).await? {
+            let expected = match item {
+                GateItem::Sale(id) => self.deps.store.sale_gate_state(id).await?.map(|(r, _)| r.available),
+                GateItem::Product(id) => {
+                    self.deps.store.product_gate_state(id, now).await?.map(|r| r.available)
+                }
+            };
+            let Some(expected) = expected else { continue };
+            let actual = match self.deps.gate.available(item).await {
+                Ok(Some(a)) => a,
+                Ok(None) => continue, // not loaded: it will load from the database
+                Err(e) => {
+                    tracing::warn!(%item, error = %e, "gate unavailable for the drift check");
+                    continue;
+                }
+            };
+            let gap = expected - actual;
+            if gap < 0 || (gap > 0 && self.suspected.get(&item) == Some(&gap)) {
+                tracing::warn!(%item, gate = actual, database = expected, "stock gate drift; repairing");
+                if let Err(e) = self.deps.gate.adjust(item, gap).await {
+                    tracing::warn!(%item, error = %e, "could not repair the gate");
+                } else {
+                    repairs += 1;
+                }
+            } else if gap > 0 {
+                seen.insert(item, gap);
+            }
+        }
+        self.suspected = seen;
+        Ok(repairs)
+    }
+}
+
+/// Failing an order that never finished its step: undo everything that may have happened.
+fn give_up(state: SagaState) -> Reaction {
+    let mut r = react(
+        SagaState { status: OrderStatus::Paid, step: Step::AwaitStock },
+        EventKind::StockShortfall,
+        None,
+    );
+    let reason = format!("The order could not be completed (no answer at step {}).", state.step.as_str());
+    r.failure_reason = Some(reason.clone());
+    r.timeline = Some(("FAILED".into(), reason));
+    r
+}
+
+pub async fn run(deps: SagaDeps, settings: SagaSettings, stop: CancellationToken) {
+    let every = settings.reconcile_every;
+    let mut reconciler = Reconciler::new(deps, settings);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        match reconciler.pass(Timestamp::now()).await {
+            Ok(p) if p != Pass::default() => tracing::info!(?p, "reconciler pass"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reconciler pass failed"),
+        }
+    }
+}

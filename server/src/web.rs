@@ -1,0 +1,170 @@
+//! The axum router: Leptos pages and server functions, health, metrics, static assets,
+//! and the middleware every request passes through.
+
+use crate::guard;
+use crate::media;
+use crate::sessions::DbSessionStore;
+use app::state::AppState;
+use app::{shell, App};
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use axum_prometheus::metrics_exporter_prometheus::PrometheusHandle;
+use axum_prometheus::PrometheusMetricLayer;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
+
+/// The stylesheet, embedded so the binary serves it from any working directory.
+const STYLESHEET: &str = include_str!("../../style/main.css");
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Router state: what handlers outside Leptos need.
+#[derive(Clone)]
+pub struct WebState {
+    pub leptos_options: LeptosOptions,
+    pub app: AppState,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<WebState> for LeptosOptions {
+    fn from_ref(s: &WebState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+/// The Prometheus recorder is process-global; tests start several apps in one process.
+fn metrics_pair() -> (PrometheusMetricLayer<'static>, PrometheusHandle) {
+    static PAIR: OnceLock<(PrometheusMetricLayer<'static>, PrometheusHandle)> = OnceLock::new();
+    PAIR.get_or_init(PrometheusMetricLayer::pair).clone()
+}
+
+/// Session cookie settings.
+pub struct SessionSettings {
+    pub secure: bool,
+    pub idle_minutes: i64,
+}
+
+pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: SessionSettings) -> Router {
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(app_state.store.clone()))
+        .with_name("flashmart_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(sessions.secure)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
+            sessions.idle_minutes,
+        )));
+    let (metric_layer, metrics) = metrics_pair();
+    let state = WebState { leptos_options: leptos_options.clone(), app: app_state.clone(), metrics };
+    let routes = generate_route_list(App);
+
+    let page_state = app_state.clone();
+    let fallback_state = app_state;
+    let shell_options = leptos_options.clone();
+
+    // Pages and server functions; `pages` is also what a failed no-JS form re-renders through.
+    let pages: Router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(page_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        // Files of a built client bundle (`/pkg/…`) if present, else the app's 404 page.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<WebState, _>(
+            move || provide_context(fallback_state.clone()),
+            shell,
+        ))
+        .with_state(state.clone());
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/style/main.css", get(stylesheet))
+        .route("/media/favicon.svg", get(media::favicon))
+        .route("/media/placeholder/{name}", get(media::placeholder))
+        .route("/media/uploads/{name}", get(media::upload))
+        .with_state(state)
+        .merge(
+            pages
+                .clone()
+                .layer(axum::middleware::from_fn_with_state(pages, guard::no_js_forms))
+                .layer(axum::middleware::from_fn(guard::multipart_only)),
+        )
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(guard::same_origin_only))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(&REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(metric_layer)
+                .layer(CompressionLayer::new())
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                )),
+        )
+}
+
+/// `GET /healthz`: the process is up and serving.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers within a second.
+async fn readyz(State(state): State<WebState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(1), state.app.store.ping()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics_text(State(state): State<WebState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        STYLESHEET,
+    )
+        .into_response()
+}

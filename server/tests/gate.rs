@@ -1,0 +1,211 @@
+//! One suite, two stock gates: the in-memory gate and the Redis (Lua) gate must give the same
+//! answers, including under a 1,000-buyer race for 100 units.
+
+use shop::gate::{MemoryGate, RedisGate};
+use shop_domain::gate::{Decision, GateItem, GateRules, ReserveRequest, StockGate};
+use shop_domain::{SaleWindow, Timestamp};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn redis_url() -> String {
+    std::env::var("SHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh key space per test, so tests never see each other's stock.
+async fn redis_gate() -> Arc<dyn StockGate> {
+    let prefix = format!(
+        "test:{}:{}:",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
+    Arc::new(RedisGate::connect(&redis_url(), &prefix).await.unwrap_or_else(|e| {
+        panic!("Redis at {} is needed for the Redis gate tests (run scripts/services): {e}", redis_url())
+    }))
+}
+
+fn memory_gate() -> Arc<dyn StockGate> {
+    Arc::new(MemoryGate::new())
+}
+
+const NOW: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+fn sale_rules(available: i64, limit: i64) -> GateRules {
+    GateRules {
+        available,
+        per_buyer_limit: Some(limit),
+        window: Some(SaleWindow::new(NOW.plus_secs(-60), NOW.plus_secs(3600)).unwrap()),
+    }
+}
+
+fn req(item: GateItem, buyer: i64, quantity: u32, key: &str) -> ReserveRequest {
+    ReserveRequest { item, buyer, quantity, idempotency_key: key.to_string(), now: NOW }
+}
+
+macro_rules! on_both_gates {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn memory() { super::$name(super::memory_gate()).await }
+                #[tokio::test]
+                async fn redis() { super::$name(super::redis_gate().await).await }
+            }
+        )*
+    };
+}
+
+on_both_gates!(
+    rules_are_checked_in_order,
+    double_submits_take_stock_once,
+    release_happens_exactly_once,
+    loading_never_resets_stock,
+    regular_products_have_no_window_or_limit,
+    holds_loaded_after_a_restart_still_count,
+    a_thousand_buyers_race_for_one_hundred,
+    drift_repairs_adjust_without_losing_holdings,
+);
+
+/// The reconciler's repair: units added or removed atomically, never below zero, holdings
+/// and remembered keys untouched; unknown items are left alone.
+async fn drift_repairs_adjust_without_losing_holdings(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(9);
+    assert_eq!(gate.adjust(item, 1).await.unwrap(), None, "not loaded: nothing to repair");
+    gate.load(item, sale_rules(3, 1), &[]).await.unwrap();
+    gate.reserve(&req(item, 1, 1, "a")).await.unwrap();
+    assert_eq!(gate.adjust(item, 2).await.unwrap(), Some(4));
+    assert_eq!(gate.adjust(item, -10).await.unwrap(), Some(0), "never below zero");
+    assert_eq!(gate.reserve(&req(item, 2, 1, "b")).await.unwrap(), Decision::SoldOut);
+    assert_eq!(gate.adjust(item, 1).await.unwrap(), Some(1));
+    assert_eq!(gate.reserve(&req(item, 1, 1, "a")).await.unwrap(), Decision::Duplicate, "keys kept");
+    assert_eq!(gate.reserve(&req(item, 1, 1, "c")).await.unwrap(), Decision::OverLimit { limit: 1, held: 1 });
+}
+
+async fn rules_are_checked_in_order(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(1);
+    assert_eq!(gate.reserve(&req(item, 1, 1, "a")).await.unwrap(), Decision::Unknown, "not loaded yet");
+    assert!(gate.load(item, sale_rules(3, 2), &[]).await.unwrap());
+    let early = ReserveRequest { now: NOW.plus_secs(-120), ..req(item, 1, 1, "early") };
+    assert_eq!(gate.reserve(&early).await.unwrap(), Decision::NotStarted { starts_at: NOW.plus_secs(-60) });
+    let late = ReserveRequest { now: NOW.plus_secs(3600), ..req(item, 1, 1, "late") };
+    assert_eq!(gate.reserve(&late).await.unwrap(), Decision::Ended);
+    assert_eq!(
+        gate.reserve(&req(item, 1, 3, "big")).await.unwrap(),
+        Decision::OverLimit { limit: 2, held: 0 }
+    );
+    assert_eq!(gate.reserve(&req(item, 1, 2, "k1")).await.unwrap(), Decision::Reserved { remaining: 1 });
+    assert_eq!(
+        gate.reserve(&req(item, 1, 1, "k2")).await.unwrap(),
+        Decision::OverLimit { limit: 2, held: 2 }
+    );
+    assert_eq!(gate.reserve(&req(item, 2, 2, "k3")).await.unwrap(), Decision::SoldOut, "only 1 left");
+    assert_eq!(gate.reserve(&req(item, 2, 1, "k4")).await.unwrap(), Decision::Reserved { remaining: 0 });
+    assert_eq!(gate.reserve(&req(item, 3, 1, "k5")).await.unwrap(), Decision::SoldOut);
+    assert_eq!(gate.available(item).await.unwrap(), Some(0));
+    assert!(gate.reserve(&req(item, 3, 0, "zero")).await.is_err(), "zero units is a caller bug");
+}
+
+async fn double_submits_take_stock_once(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(2);
+    gate.load(item, sale_rules(10, 5), &[]).await.unwrap();
+    assert_eq!(gate.reserve(&req(item, 7, 2, "same")).await.unwrap(), Decision::Reserved { remaining: 8 });
+    for _ in 0..3 {
+        assert_eq!(gate.reserve(&req(item, 7, 2, "same")).await.unwrap(), Decision::Duplicate);
+    }
+    assert_eq!(gate.available(item).await.unwrap(), Some(8));
+    // The same key from another buyer is another purchase.
+    assert_eq!(gate.reserve(&req(item, 8, 2, "same")).await.unwrap(), Decision::Reserved { remaining: 6 });
+}
+
+async fn release_happens_exactly_once(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(3);
+    gate.load(item, sale_rules(5, 1), &[]).await.unwrap();
+    gate.reserve(&req(item, 1, 1, "k")).await.unwrap();
+    assert_eq!(gate.available(item).await.unwrap(), Some(4));
+    assert!(gate.release(item, 1, "k").await.unwrap());
+    assert!(!gate.release(item, 1, "k").await.unwrap(), "a second release gives nothing back");
+    assert!(!gate.release(item, 1, "never").await.unwrap());
+    assert_eq!(gate.available(item).await.unwrap(), Some(5));
+    // The buyer's limit is freed too, but the released key stays spent.
+    assert_eq!(gate.reserve(&req(item, 1, 1, "k")).await.unwrap(), Decision::Duplicate);
+    assert_eq!(gate.reserve(&req(item, 1, 1, "k2")).await.unwrap(), Decision::Reserved { remaining: 4 });
+}
+
+async fn loading_never_resets_stock(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(4);
+    assert!(gate.load(item, sale_rules(2, 2), &[]).await.unwrap());
+    gate.reserve(&req(item, 1, 2, "k")).await.unwrap();
+    assert!(!gate.load(item, sale_rules(2, 2), &[]).await.unwrap(), "already loaded: untouched");
+    assert_eq!(gate.available(item).await.unwrap(), Some(0));
+    // An admin raising a live sale's quantity replaces the rules but keeps who holds what.
+    gate.replace(item, sale_rules(3, 2)).await.unwrap();
+    assert_eq!(
+        gate.reserve(&req(item, 1, 1, "k2")).await.unwrap(),
+        Decision::OverLimit { limit: 2, held: 2 }
+    );
+    assert_eq!(gate.reserve(&req(item, 2, 1, "k3")).await.unwrap(), Decision::Reserved { remaining: 2 });
+}
+
+/// After a restart the gate is loaded from the orders in the database: what each buyer
+/// already bought still counts against the limit.
+async fn holds_loaded_after_a_restart_still_count(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(6);
+    assert!(gate.load(item, sale_rules(8, 2), &[(41, 2), (42, 1)]).await.unwrap());
+    assert_eq!(
+        gate.reserve(&req(item, 41, 1, "x")).await.unwrap(),
+        Decision::OverLimit { limit: 2, held: 2 }
+    );
+    assert_eq!(gate.reserve(&req(item, 42, 1, "y")).await.unwrap(), Decision::Reserved { remaining: 7 });
+    assert_eq!(
+        gate.reserve(&req(item, 42, 1, "z")).await.unwrap(),
+        Decision::OverLimit { limit: 2, held: 2 }
+    );
+}
+
+async fn regular_products_have_no_window_or_limit(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Product(9);
+    gate.load(item, GateRules { available: 100, per_buyer_limit: None, window: None }, &[]).await.unwrap();
+    let far_future =
+        ReserveRequest { now: Timestamp::from_millis(4_000_000_000_000), ..req(item, 1, 60, "a") };
+    assert_eq!(gate.reserve(&far_future).await.unwrap(), Decision::Reserved { remaining: 40 });
+    assert_eq!(gate.reserve(&req(item, 1, 41, "b")).await.unwrap(), Decision::SoldOut);
+    assert_eq!(gate.reserve(&req(item, 1, 40, "c")).await.unwrap(), Decision::Reserved { remaining: 0 });
+}
+
+/// 1,000 buyers (limit 1) race for 100 units; every fifth buyer double-submits with the same
+/// key and every seventh also tries a second key. Exactly 100 are sold, one per buyer.
+async fn a_thousand_buyers_race_for_one_hundred(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(5);
+    gate.load(item, sale_rules(100, 1), &[]).await.unwrap();
+    let mut tasks = Vec::new();
+    for buyer in 1..=1000i64 {
+        let mut keys = vec![format!("buy-{buyer}")];
+        if buyer % 5 == 0 {
+            keys.push(format!("buy-{buyer}"));
+        }
+        if buyer % 7 == 0 {
+            keys.push(format!("again-{buyer}"));
+        }
+        for key in keys {
+            let gate = gate.clone();
+            tasks.push(tokio::spawn(async move {
+                (buyer, gate.reserve(&req(item, buyer, 1, &key)).await.unwrap())
+            }));
+        }
+    }
+    let mut reserved: HashMap<i64, usize> = HashMap::new();
+    let mut other = HashMap::new();
+    for t in tasks {
+        let (buyer, d) = t.await.unwrap();
+        match d {
+            Decision::Reserved { .. } => *reserved.entry(buyer).or_default() += 1,
+            Decision::SoldOut | Decision::OverLimit { .. } | Decision::Duplicate => {
+                *other.entry(format!("{d:?}").split([' ', '{']).next().unwrap().to_string()).or_insert(0) += 1
+            }
+            unexpected => panic!("unexpected answer {unexpected:?}"),
+        }
+    }
+    assert_eq!(reserved.values().sum::<usize>(), 100, "exactly the sale quantity is sold");
+    assert!(reserved.values().all(|n| *n == 1), "no buyer holds two");
+    assert_eq!(gate.available(item).await.unwrap(), Some(0));
+    assert!(other.get("SoldOut").copied().unwrap_or(0) > 0, "{other:?}");
+}
