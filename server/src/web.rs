@@ -57,6 +57,19 @@ pub struct SessionSettings {
     pub idle_minutes: i64,
 }
 
+/// The app's routes, generated once per process.
+///
+/// `generate_route_list` renders the app with a *process-global* "suppress resource loads"
+/// flag set (leptos_server's `SuppressResourceLoad`). A resource whose future is first polled
+/// while that flag is up waits forever (leptos issue #4773), so a second router built while
+/// another one already serves pages in the same process (the integration tests start many
+/// apps in one process) could hang a page render for good. Generating the list once, before
+/// any router of this process exists, means the flag is never up while a page renders.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: SessionSettings) -> Router {
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(app_state.store.clone()))
         .with_name("flashmart_session")
@@ -68,7 +81,7 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: Sess
         )));
     let (metric_layer, metrics) = metrics_pair();
     let state = WebState { leptos_options: leptos_options.clone(), app: app_state.clone(), metrics };
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     let page_state = app_state.clone();
     let fallback_state = app_state;

@@ -62,6 +62,7 @@ in_both_modes!(
     a_new_sale_is_buyable_at_once_and_holds_back_product_stock,
     a_stock_edit_reaches_the_gate,
     staff_cancel_refunds_a_paid_order_and_returns_the_stock,
+    staff_retry_sends_the_waiting_step_again,
     dead_letters_replay_once_through_the_outbox,
     orders_are_filtered_and_show_their_saga,
     image_uploads_are_checked_stored_and_thumbnailed,
@@ -144,7 +145,12 @@ async fn buyer(app: &TestApp, name: &str) -> Buyer {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        // A hung request fails the test with its URL instead of hanging the suite.
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
 /// POST as an API client (JSON answers), with an optional session cookie.
@@ -929,10 +935,74 @@ async fn staff_cancel_refunds_a_paid_order_and_returns_the_stock(app: &TestApp) 
     assert_eq!(p.text("[data-testid=order-status]"), "Cancelled");
     assert_eq!(p.count("form[action='/api/admin/orders/cancel']"), 0);
     assert!(p.texts("[data-testid=timeline] li strong").contains(&"CANCELLED".to_string()));
+    // The buyer reads who cancelled it.
+    let (_, mine) = page(app, &ann.cookie, &format!("/orders/{order}")).await;
+    assert!(
+        mine.texts("[data-testid=timeline-entry]").iter().any(|t| t.contains("Cancelled by the shop; the payment will be refunded.")),
+        "buyer's timeline: {:?}",
+        mine.texts("[data-testid=timeline-entry]")
+    );
+    assert!(!mine.raw.contains("Cancelled by you"));
     // Too late now.
     let res = api(app, Some(&admin), "/api/admin/orders/cancel", &[("id", s(order))]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(app.store().outbox_count("order.cancelled").await.unwrap(), 1);
+}
+
+/// An order stuck on a step (no worker runs in these tests): staff send its command again,
+/// once per click, audited and on the timeline; nothing to retry once the order is final.
+async fn staff_retry_sends_the_waiting_step_again(app: &TestApp) {
+    let (_, admin) = user(app, "boss", Role::Admin).await;
+    let lamp = product(app, "Lamp", 10_000, 50).await;
+    let b = buyer(app, "bea").await;
+    let order = order_id(buy_product(app, &b, lamp, 1, "retry-key-1").await).await;
+    let (_, p) = page(app, &admin, &format!("/admin/orders/{order}")).await;
+    assert_eq!(p.texts("form[action='/api/admin/orders/retry'] button"), vec!["Retry current step"]);
+    let requests = format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'payment.requested' AND msg_key = '{order}'");
+    assert_eq!(count(app, &requests).await, 0, "no worker has asked for the payment yet");
+
+    let res = browser(app, &admin, "/api/admin/orders/retry", &[("id", s(order))]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), format!("/admin/orders/{order}?done=retried"));
+    assert_eq!(count(app, &requests).await, 1, "the payment is asked for");
+    let (step, redrives): (String, i64) = sqlx::query_as("SELECT saga_step, redrives FROM orders WHERE id = $1")
+        .bind(order)
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
+    assert_eq!((step.as_str(), redrives), ("AWAIT_PAYMENT", 1));
+    let (_, p) = page(app, &admin, &location(&res)).await;
+    assert_eq!(p.text(".notice"), "The current step was sent again.");
+    assert!(p.raw.contains("Retried by staff (payment.requested)."), "on the timeline");
+    assert_eq!(
+        count(app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'order.retry' AND target = 'order:{order}'")).await,
+        1
+    );
+    // A second click is a second, distinct command (workers answer it without charging twice).
+    assert_eq!(api(app, Some(&admin), "/api/admin/orders/retry", &[("id", s(order))]).await.status(), StatusCode::OK);
+    assert_eq!(count(app, &requests).await, 2);
+    let ids: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT event_id FROM outbox WHERE event_type = 'payment.requested' AND msg_key = '{order}' ORDER BY id"
+    ))
+    .fetch_all(app.store().pool())
+    .await
+    .unwrap();
+    assert_ne!(ids[0], ids[1], "each retry has its own event id");
+
+    // Final orders have nothing to retry; unknown ones are not found.
+    sqlx::query("UPDATE orders SET status = 'DELIVERED', saga_step = 'DONE' WHERE id = $1")
+        .bind(order)
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+    let res = api(app, Some(&admin), "/api/admin/orders/retry", &[("id", s(order))]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("Nothing to retry"));
+    assert_eq!(count(app, &requests).await, 2, "nothing sent");
+    let res = api(app, Some(&admin), "/api/admin/orders/retry", &[("id", "999".into())]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (_, p) = page(app, &admin, &format!("/admin/orders/{order}")).await;
+    assert_eq!(p.count("form[action='/api/admin/orders/retry']"), 0, "no retry button on a final order");
 }
 
 async fn dead_letters_replay_once_through_the_outbox(app: &TestApp) {

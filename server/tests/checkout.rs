@@ -527,7 +527,11 @@ async fn a_thousand_buyers_race_for_one_hundred(app: &TestApp) {
     for n in 0..1000 {
         buyers.push(shopper(app, n).await);
     }
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for (n, (_, cookie, address, card)) in buyers.iter().cloned().enumerate() {
         let mut keys = vec![format!("race-{n}-a")];

@@ -87,6 +87,41 @@ async fn demo_seed_fills_the_store_once(app: &TestApp) {
     assert_eq!(page.count(".product-card"), 16);
 }
 
+/// Several apps in one process (as in these tests, or an embedder running two shops): pages
+/// of a serving app keep rendering while another app starts. Building a router renders the
+/// app once with a process-global "suppress resource loads" flag up; a page whose data began
+/// loading in that moment used to wait forever (leptos issue #4773).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_rendering_while_other_apps_start() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut loaders = Vec::new();
+    for _ in 0..4 {
+        let (client, url, stop) = (client.clone(), app.url("/products?q=lamp"), stop.clone());
+        loaders.push(tokio::spawn(async move {
+            let mut served = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = client.get(&url).send().await.expect("a page while another app starts");
+                assert_eq!(res.status(), StatusCode::OK);
+                res.text().await.expect("the whole page");
+                served += 1;
+            }
+            served
+        }));
+    }
+    for _ in 0..12 {
+        TestApp::spawn(Db::Sqlite).await.stop().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut served = 0;
+    for l in loaders {
+        served += l.await.expect("loader");
+    }
+    assert!(served > 0);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn seeding_can_be_switched_off() {
     let app = TestApp::spawn_with(Db::Sqlite, Options { seed: false }).await;

@@ -39,7 +39,7 @@ pub async fn cancel_order(id: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     match state
         .store
-        .cancel_order(user.id, id, shop_domain::Timestamp::now())
+        .cancel_order(user.id, id, shop_store::CancelledBy::Buyer, shop_domain::Timestamp::now())
         .await
         .map_err(AppError::internal("cancel"))?
     {

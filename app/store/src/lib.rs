@@ -24,7 +24,7 @@ pub use admin::{RemoveProduct, SaveProduct, SaveSale};
 pub use cart::ProductOffer;
 pub use catalog::NO_IMAGE;
 pub use error::{Result, StoreError};
-pub use orders::{Cancel, NewLine, NewOrder, Placed, SaleOffer};
+pub use orders::{Cancel, CancelledBy, NewLine, NewOrder, Placed, SaleOffer};
 pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,
     StockCommit, TrackedParcel,

@@ -61,6 +61,13 @@ pub enum Cancel {
     NotFound,
 }
 
+/// Who cancels an order: the buyer, or staff on the buyer's behalf (the timeline says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledBy {
+    Buyer,
+    Staff,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placed {
     /// A new order.
@@ -294,7 +301,13 @@ impl Store {
     /// Cancels one of the user's orders if it has not shipped: status, lines, timeline and the
     /// `order.cancelled` outbox event in one transaction. The conditional update makes a second
     /// (or concurrent) cancel a no-op, so compensation runs once.
-    pub async fn cancel_order(&self, user_id: i64, order_id: i64, now: Timestamp) -> Result<Cancel> {
+    pub async fn cancel_order(
+        &self,
+        user_id: i64,
+        order_id: i64,
+        by: CancelledBy,
+        now: Timestamp,
+    ) -> Result<Cancel> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT status, sale_id, idempotency_key, total FROM orders WHERE id = $1 AND user_id = $2",
@@ -309,7 +322,10 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE orders SET status = 'CANCELLED', failure_reason = $1, updated_at = $2              WHERE id = $3 AND status IN ('PENDING', 'PAID')",
         )
-        .bind("Cancelled by the buyer before shipping.")
+        .bind(match by {
+            CancelledBy::Buyer => "Cancelled by the buyer before shipping.",
+            CancelledBy::Staff => "Cancelled by the shop before shipping.",
+        })
         .bind(now.millis())
         .bind(order_id)
         .execute(&mut *tx)
@@ -336,10 +352,11 @@ impl Store {
             &mut tx,
             order_id,
             "CANCELLED",
-            if status == OrderStatus::Paid {
-                "Cancelled by you; the payment will be refunded."
-            } else {
-                "Cancelled by you."
+            match (by, status == OrderStatus::Paid) {
+                (CancelledBy::Buyer, true) => "Cancelled by you; the payment will be refunded.",
+                (CancelledBy::Buyer, false) => "Cancelled by you.",
+                (CancelledBy::Staff, true) => "Cancelled by the shop; the payment will be refunded.",
+                (CancelledBy::Staff, false) => "Cancelled by the shop.",
             },
             &payload,
             now,

@@ -74,7 +74,7 @@ pub async fn admin_cancel_order(id: String) -> Result<(), AppError> {
         .await
         .map_err(AppError::internal("order buyer"))?
         .ok_or_else(|| reject(AppError::NotFound("Order".into())))?;
-    match state.store.cancel_order(buyer, id, now).await.map_err(AppError::internal("admin cancel"))? {
+    match state.store.cancel_order(buyer, id, shop_store::CancelledBy::Staff, now).await.map_err(AppError::internal("admin cancel"))? {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
         Cancel::TooLate(status) => Err(reject(AppError::Conflict(format!(
             "This order can't be cancelled any more: it is {}.",
