@@ -151,6 +151,7 @@ test.describe('admin', () => {
     // The shopper sees it cancelled; the unit is back on sale.
     await s.reload();
     await expect(s.getByTestId('order-status')).toHaveText('Cancelled');
+    await expect(s.getByTestId('timeline-entry').filter({ hasText: /Cancelled by the shop/ })).toHaveCount(1);
     await s.goto(`/sales/${saleId}`);
     await expect(s.getByTestId('remaining')).toHaveText('5');
     await shopper.context.close();
