@@ -2,7 +2,7 @@
 //! answers, including under a 1,000-buyer race for 100 units.
 
 use shop::gate::{MemoryGate, RedisGate};
-use shop_domain::gate::{Decision, GateItem, GateRules, ReserveRequest, StockGate};
+use shop_domain::gate::{Decision, GateItem, GateRules, Holding, ReserveRequest, StockGate};
 use shop_domain::{SaleWindow, Timestamp};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,13 +69,16 @@ on_both_gates!(
 /// and remembered keys untouched; unknown items are left alone.
 async fn drift_repairs_adjust_without_losing_holdings(gate: Arc<dyn StockGate>) {
     let item = GateItem::Sale(9);
-    assert_eq!(gate.adjust(item, 1).await.unwrap(), None, "not loaded: nothing to repair");
+    assert_eq!(gate.adjust(item, 0, 1).await.unwrap(), None, "not loaded: nothing to repair");
     gate.load(item, sale_rules(3, 1), &[]).await.unwrap();
     gate.reserve(&req(item, 1, 1, "a")).await.unwrap();
-    assert_eq!(gate.adjust(item, 2).await.unwrap(), Some(4));
-    assert_eq!(gate.adjust(item, -10).await.unwrap(), Some(0), "never below zero");
+    assert_eq!(gate.adjust(item, 3, 2).await.unwrap(), None, "the count moved since it was seen: not applied");
+    assert_eq!(gate.available(item).await.unwrap(), Some(2));
+    assert_eq!(gate.adjust(item, 2, 2).await.unwrap(), Some(4));
+    assert_eq!(gate.adjust(item, 2, 2).await.unwrap(), None, "a second reconciler's same repair: not applied");
+    assert_eq!(gate.adjust(item, 4, -10).await.unwrap(), Some(0), "never below zero");
     assert_eq!(gate.reserve(&req(item, 2, 1, "b")).await.unwrap(), Decision::SoldOut);
-    assert_eq!(gate.adjust(item, 1).await.unwrap(), Some(1));
+    assert_eq!(gate.adjust(item, 0, 1).await.unwrap(), Some(1));
     assert_eq!(gate.reserve(&req(item, 1, 1, "a")).await.unwrap(), Decision::Duplicate, "keys kept");
     assert_eq!(gate.reserve(&req(item, 1, 1, "c")).await.unwrap(), Decision::OverLimit { limit: 1, held: 1 });
 }
@@ -145,11 +148,18 @@ async fn loading_never_resets_stock(gate: Arc<dyn StockGate>) {
     assert_eq!(gate.reserve(&req(item, 2, 1, "k3")).await.unwrap(), Decision::Reserved { remaining: 2 });
 }
 
+fn holding(buyer: i64, key: &str, units: i64) -> Holding {
+    Holding { buyer, key: key.into(), units }
+}
+
 /// After a restart the gate is loaded from the orders in the database: what each buyer
-/// already bought still counts against the limit.
+/// already bought still counts against the limit, a live order's key is a duplicate, and a
+/// live order that fails later gives its units back exactly once.
 async fn holds_loaded_after_a_restart_still_count(gate: Arc<dyn StockGate>) {
     let item = GateItem::Sale(6);
-    assert!(gate.load(item, sale_rules(8, 2), &[(41, 2), (42, 1)]).await.unwrap());
+    let held = [holding(41, "p", 1), holding(41, "q", 1), holding(42, "r", 1)];
+    assert!(gate.load(item, sale_rules(8, 2), &held).await.unwrap());
+    assert_eq!(gate.reserve(&req(item, 41, 1, "p")).await.unwrap(), Decision::Duplicate);
     assert_eq!(
         gate.reserve(&req(item, 41, 1, "x")).await.unwrap(),
         Decision::OverLimit { limit: 2, held: 2 }
@@ -159,6 +169,10 @@ async fn holds_loaded_after_a_restart_still_count(gate: Arc<dyn StockGate>) {
         gate.reserve(&req(item, 42, 1, "z")).await.unwrap(),
         Decision::OverLimit { limit: 2, held: 2 }
     );
+    assert!(gate.release(item, 41, "q").await.unwrap(), "an order from before the restart gives its unit back");
+    assert!(!gate.release(item, 41, "q").await.unwrap(), "once");
+    assert_eq!(gate.available(item).await.unwrap(), Some(8));
+    assert_eq!(gate.reserve(&req(item, 41, 1, "s")).await.unwrap(), Decision::Reserved { remaining: 7 });
 }
 
 async fn regular_products_have_no_window_or_limit(gate: Arc<dyn StockGate>) {

@@ -477,15 +477,28 @@ async fn stuck_orders_are_redriven_then_failed_and_gate_drift_is_repaired(app: &
         assert_eq!(app.store().outbox_count(compensation).await.unwrap(), 1, "{compensation} queued once");
     }
     assert!(timeline(app, order).await.iter().filter(|k| *k == "REDRIVE").count() == 2);
-    // The failed order's unit was never given back to the gate (no stock worker ran): a leak.
-    // The failing pass saw it once; it is repaired when the next pass sees the same gap (one
-    // sighting could be an in-flight checkout).
+    // No stock worker runs here, so the failed order still holds its unit: that is not drift.
     assert_eq!(p.gate_repairs, 0);
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 9);
-    assert_eq!(reconciler.pass(minutes(8)).await.unwrap().gate_repairs, 1);
+    assert_eq!(reconciler.pass(minutes(8)).await.unwrap().gate_repairs, 0, "the stock release is queued");
+    // A stock worker that died between committing the release and telling the gate: the
+    // line is cancelled, the gate never got the unit back. A leak, repaired once it has stood
+    // still long enough not to be an in-flight checkout.
+    sqlx::query("UPDATE order_lines SET status = 'CANCELLED' WHERE order_id = $1")
+        .bind(order)
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(reconciler.pass(minutes(9)).await.unwrap().gate_repairs, 0, "first sighting");
+    assert_eq!(reconciler.pass(minutes(9).plus_secs(30)).await.unwrap().gate_repairs, 0, "not settled yet");
+    assert_eq!(gate_left(app, GateItem::Sale(s)).await, 9);
+    assert_eq!(reconciler.pass(minutes(10)).await.unwrap().gate_repairs, 1);
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 10);
-    // A gate that could sell more than the database holds is lowered at once.
-    app.gate().adjust(GateItem::Sale(s), 3).await.unwrap();
-    assert_eq!(reconciler.pass(minutes(9)).await.unwrap().gate_repairs, 1);
+    assert_eq!(reconciler.pass(minutes(11)).await.unwrap().gate_repairs, 0, "repaired once");
+    // A gate that could sell more than the database holds is lowered on the next sighting.
+    app.gate().adjust(GateItem::Sale(s), 10, 3).await.unwrap();
+    assert_eq!(reconciler.pass(minutes(12)).await.unwrap().gate_repairs, 0, "first sighting");
+    assert_eq!(gate_left(app, GateItem::Sale(s)).await, 13);
+    assert_eq!(reconciler.pass(minutes(12).plus_secs(1)).await.unwrap().gate_repairs, 1);
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 10);
 }

@@ -81,13 +81,22 @@ pub enum GateError {
     ZeroQuantity,
 }
 
+/// Units a buyer's order holds under its idempotency key (what `release` gives back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub buyer: i64,
+    pub key: String,
+    pub units: i64,
+}
+
 /// Atomic check-and-reserve of limited stock.
 #[async_trait::async_trait]
 pub trait StockGate: Send + Sync + fmt::Debug {
     /// Installs rules for an item unless it already has some (so a reload never hands out
-    /// stock twice), with what each buyer already holds (from their orders), so limits survive
-    /// a restart. Returns `true` when it installed them.
-    async fn load(&self, item: GateItem, rules: GateRules, held: &[(i64, i64)]) -> Result<bool, GateError>;
+    /// stock twice), with what each live order holds (from the database), so limits survive a
+    /// restart and a live order's later release gives its units back exactly once. Returns
+    /// `true` when it installed them.
+    async fn load(&self, item: GateItem, rules: GateRules, holdings: &[Holding]) -> Result<bool, GateError>;
 
     /// Replaces an item's rules (admin changes); held counts and keys are kept.
     async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError>;
@@ -99,8 +108,10 @@ pub trait StockGate: Send + Sync + fmt::Debug {
     async fn release(&self, item: GateItem, buyer: i64, idempotency_key: &str) -> Result<bool, GateError>;
 
     /// Adds `delta` (may be negative) to the units left, never below 0, atomically with
-    /// reservations; `None` when the item is not loaded. For the reconciler's drift repair.
-    async fn adjust(&self, item: GateItem, delta: i64) -> Result<Option<i64>, GateError>;
+    /// reservations, but only if the units left are still `seen` (compare-and-set, so two
+    /// reconcilers repairing the same drift apply it once). The new count, or `None` when the
+    /// item is not loaded or its count moved meanwhile. For the reconciler's drift repair.
+    async fn adjust(&self, item: GateItem, seen: i64, delta: i64) -> Result<Option<i64>, GateError>;
 
     /// Units left, or `None` when the item is not loaded.
     async fn available(&self, item: GateItem) -> Result<Option<i64>, GateError>;

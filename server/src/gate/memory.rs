@@ -1,7 +1,7 @@
 //! The embedded stock gate: one mutex over a map, the domain's `decide` inside it.
 //! Correct for one process; with several web processes use the Redis gate.
 
-use shop_domain::gate::{decide, Decision, GateError, GateItem, GateRules, ReserveRequest, StockGate};
+use shop_domain::gate::{decide, Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -32,12 +32,17 @@ impl MemoryGate {
 
 #[async_trait::async_trait]
 impl StockGate for MemoryGate {
-    async fn load(&self, item: GateItem, rules: GateRules, held: &[(i64, i64)]) -> Result<bool, GateError> {
+    async fn load(&self, item: GateItem, rules: GateRules, holdings: &[Holding]) -> Result<bool, GateError> {
         let mut items = self.lock();
         if items.contains_key(&item) {
             return Ok(false);
         }
-        items.insert(item, ItemState { rules, held: held.iter().copied().collect(), keys: HashMap::new() });
+        let mut state = ItemState { rules, held: HashMap::new(), keys: HashMap::new() };
+        for h in holdings {
+            *state.held.entry(h.buyer).or_insert(0) += h.units;
+            *state.keys.entry((h.buyer, h.key.clone())).or_insert(0) += h.units;
+        }
+        items.insert(item, state);
         Ok(true)
     }
 
@@ -88,8 +93,8 @@ impl StockGate for MemoryGate {
         Ok(true)
     }
 
-    async fn adjust(&self, item: GateItem, delta: i64) -> Result<Option<i64>, GateError> {
-        Ok(self.lock().get_mut(&item).map(|s| {
+    async fn adjust(&self, item: GateItem, seen: i64, delta: i64) -> Result<Option<i64>, GateError> {
+        Ok(self.lock().get_mut(&item).filter(|s| s.rules.available == seen).map(|s| {
             s.rules.available = (s.rules.available + delta).max(0);
             s.rules.available
         }))

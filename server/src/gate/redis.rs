@@ -7,7 +7,7 @@
 
 use redis::aio::ConnectionManager;
 use redis::Script;
-use shop_domain::gate::{Decision, GateError, GateItem, GateRules, ReserveRequest, StockGate};
+use shop_domain::gate::{Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate};
 use shop_domain::Timestamp;
 use std::sync::LazyLock;
 
@@ -53,8 +53,11 @@ static LOAD: LazyLock<Script> = LazyLock::new(|| {
 if ARGV[5] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'available', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
 if ARGV[5] == '0' then
-  redis.call('DEL', KEYS[2])
-  for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+  redis.call('DEL', KEYS[2], KEYS[3])
+  for i = 6, #ARGV, 3 do
+    redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 2])
+    redis.call('HINCRBY', KEYS[3], ARGV[i] .. ':' .. ARGV[i + 1], ARGV[i + 2])
+  end
 end
 return 1
 "#,
@@ -65,7 +68,9 @@ static ADJUST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local a = tonumber(redis.call('HGET', KEYS[1], 'available')) + tonumber(ARGV[1])
+local now = tonumber(redis.call('HGET', KEYS[1], 'available'))
+if now ~= tonumber(ARGV[1]) then return -1 end
+local a = now + tonumber(ARGV[2])
 if a < 0 then a = 0 end
 redis.call('HSET', KEYS[1], 'available', a)
 return a
@@ -107,19 +112,25 @@ impl RedisGate {
         item: GateItem,
         rules: GateRules,
         overwrite: bool,
-        held: &[(i64, i64)],
+        holdings: &[Holding],
     ) -> Result<bool, GateError> {
-        let [r, h, _] = self.keys(item);
+        let [r, h, k] = self.keys(item);
         let (starts, ends) = rules.window.map_or((-1, -1), |w| (w.starts_at.millis(), w.ends_at.millis()));
         let installed: i64 = LOAD
             .key(r)
             .key(h)
+            .key(k)
             .arg(rules.available)
             .arg(rules.per_buyer_limit.unwrap_or(-1))
             .arg(starts)
             .arg(ends)
             .arg(if overwrite { "1" } else { "0" })
-            .arg(held.iter().flat_map(|(b, q)| [*b, *q]).collect::<Vec<i64>>())
+            .arg(
+                holdings
+                    .iter()
+                    .flat_map(|h| [h.buyer.to_string(), h.key.clone(), h.units.to_string()])
+                    .collect::<Vec<String>>(),
+            )
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -129,8 +140,8 @@ impl RedisGate {
 
 #[async_trait::async_trait]
 impl StockGate for RedisGate {
-    async fn load(&self, item: GateItem, rules: GateRules, held: &[(i64, i64)]) -> Result<bool, GateError> {
-        self.write_rules(item, rules, false, held).await
+    async fn load(&self, item: GateItem, rules: GateRules, holdings: &[Holding]) -> Result<bool, GateError> {
+        self.write_rules(item, rules, false, holdings).await
     }
 
     async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError> {
@@ -165,10 +176,15 @@ impl StockGate for RedisGate {
         })
     }
 
-    async fn adjust(&self, item: GateItem, delta: i64) -> Result<Option<i64>, GateError> {
+    async fn adjust(&self, item: GateItem, seen: i64, delta: i64) -> Result<Option<i64>, GateError> {
         let [r, _, _] = self.keys(item);
-        let left: i64 =
-            ADJUST.key(r).arg(delta).invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let left: i64 = ADJUST
+            .key(r)
+            .arg(seen)
+            .arg(delta)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
         Ok((left >= 0).then_some(left))
     }
 

@@ -22,11 +22,21 @@ pub struct Pass {
 pub struct Reconciler {
     deps: SagaDeps,
     settings: SagaSettings,
-    /// Leaks seen on the previous pass: a shortfall in the gate is repaired only when it is
-    /// seen twice, so in-flight checkouts (reserved, order not yet committed) are not
-    /// mistaken for leaks.
-    suspected: HashMap<GateItem, i64>,
+    /// Drift seen on earlier passes: item → (gate count, database count, first seen).
+    suspected: HashMap<GateItem, Sighting>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sighting {
+    gate: i64,
+    database: i64,
+    since: Timestamp,
+}
+
+/// How long a shortfall in the gate must stand still before units are given back: longer
+/// than any checkout stays between its gate reservation and its order's commit (the database
+/// pool gives up on a connection after 30 s, and the checkout then releases).
+pub const GATE_LEAK_SETTLE_MS: i64 = 60_000;
 
 impl Reconciler {
     pub fn new(deps: SagaDeps, settings: SagaSettings) -> Self {
@@ -96,20 +106,21 @@ impl Reconciler {
         Ok(Some(true))
     }
 
-    /// Compares each live item's gate count with the database's and repairs drift: a gate
-    /// that could sell more than the database has is lowered at once; a gate that lost units
-    /// (a release that never happened) is raised once the same gap is seen twice.
+    /// Compares each live item's gate count with the database's and repairs drift, never in
+    /// a way that could oversell:
+    /// - Each count is read while other processes sell and give back units, so one sighting
+    ///   proves nothing. Drift is acted on only when the same pair of counts (gate, database)
+    ///   is seen again on a later pass, i.e. nothing moved on that item in between.
+    /// - A gate that could sell more than the database allows is then lowered.
+    /// - A gate that lost units (a process died between a committed cancel and its gate
+    ///   release) is raised only once that pair has stood still for
+    ///   [`GATE_LEAK_SETTLE_MS`]: an in-flight checkout looks the same for a moment.
+    /// - Repairs are compare-and-set on the count seen, so two reconcilers (one per worker
+    ///   process) apply a repair once.
     async fn check_gate(&mut self, now: Timestamp) -> Result<usize, shop_store::StoreError> {
         let mut repairs = 0;
         let mut seen = HashMap::new();
         for item in self.deps.store.gate_items_to_check(now).await? {
-            let expected = match item {
-                GateItem::Sale(id) => self.deps.store.sale_gate_state(id).await?.map(|(r, _)| r.available),
-                GateItem::Product(id) => {
-                    self.deps.store.product_gate_state(id, now).await?.map(|r| r.available)
-                }
-            };
-            let Some(expected) = expected else { continue };
             let actual = match self.deps.gate.available(item).await {
                 Ok(Some(a)) => a,
                 Ok(None) => continue, // not loaded: it will load from the database
@@ -118,16 +129,30 @@ impl Reconciler {
                     continue;
                 }
             };
+            let expected = match item {
+                GateItem::Sale(id) => self.deps.store.sale_gate_state(id).await?.map(|(r, _)| r.available),
+                GateItem::Product(id) => self.deps.store.product_gate_state(id, now).await?.map(|(r, _)| r.available),
+            };
+            let Some(expected) = expected else { continue };
             let gap = expected - actual;
-            if gap < 0 || (gap > 0 && self.suspected.get(&item) == Some(&gap)) {
+            if gap == 0 {
+                continue;
+            }
+            let sighting = match self.suspected.get(&item) {
+                Some(s) if s.gate == actual && s.database == expected => *s,
+                _ => Sighting { gate: actual, database: expected, since: now },
+            };
+            let repeated = sighting.since < now;
+            let settled = now.millis() - sighting.since.millis() >= GATE_LEAK_SETTLE_MS;
+            if (gap < 0 && repeated) || (gap > 0 && settled) {
                 tracing::warn!(%item, gate = actual, database = expected, "stock gate drift; repairing");
-                if let Err(e) = self.deps.gate.adjust(item, gap).await {
-                    tracing::warn!(%item, error = %e, "could not repair the gate");
-                } else {
-                    repairs += 1;
+                match self.deps.gate.adjust(item, actual, gap).await {
+                    Ok(Some(_)) => repairs += 1,
+                    Ok(None) => {} // moved meanwhile (or another reconciler repaired it)
+                    Err(e) => tracing::warn!(%item, error = %e, "could not repair the gate"),
                 }
-            } else if gap > 0 {
-                seen.insert(item, gap);
+            } else {
+                seen.insert(item, sighting);
             }
         }
         self.suspected = seen;

@@ -65,7 +65,7 @@ pub(crate) async fn sync_gate(
     let loaded = match item {
         GateItem::Sale(id) => state.store.sale_gate_state(id).await,
         GateItem::Product(id) => {
-            state.store.product_gate_state(id, now).await.map(|r| r.map(|rules| (rules, Vec::new())))
+            state.store.product_gate_state(id, now).await
         }
     }
     .map_err(AppError::internal("gate state"))?;
