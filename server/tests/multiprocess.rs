@@ -41,7 +41,7 @@ const OUTAGE: Duration = Duration::from_secs(10);
 const SETTLE_WITHIN: Duration = Duration::from_secs(180);
 
 /// Settings every shop process gets: fast provider and carrier clocks, and a reconciler that
-/// re-drives an order after 5 s without progress (so orders stalled by the outage move again).
+/// re-drives an order after 15 s without progress (so orders stalled by the outage move again).
 const SHOP_ENV: &[(&str, &str)] = &[
     ("SHOP_SEED", "false"),
     ("SHOP_DB_MAX_CONNECTIONS", "8"),
@@ -51,7 +51,9 @@ const SHOP_ENV: &[(&str, &str)] = &[
     ("SHOP_CARRIER_DELIVERED_MS", "400"),
     ("SHOP_TRACKER_POLL_MS", "100"),
     ("SHOP_SAGA_RETRY_MS", "20"),
-    ("SHOP_SAGA_STUCK_SECS", "5"),
+    // Long enough that a consumer group recovering from a killed member and a 10 s broker
+    // outage is not mistaken for a dead order (5 re-drives = 75 s without an answer).
+    ("SHOP_SAGA_STUCK_SECS", "15"),
     ("SHOP_RECONCILE_SECS", "1"),
     ("RUST_LOG", "info,sqlx=warn,tower_http=warn"),
     ("NO_COLOR", "1"),
@@ -936,7 +938,10 @@ impl Harness {
         if let Some(store) = self.store.take() {
             store.close().await;
         }
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&common::pg_admin_url()).await {
+        let keep = failed || std::env::var_os("SHOP_TEST_KEEP").is_some();
+        if keep {
+            eprintln!("multiprocess: database {} kept", self.pg_database);
+        } else if let Ok(mut conn) = sqlx::PgConnection::connect(&common::pg_admin_url()).await {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.pg_database))
                 .execute(&mut conn)
                 .await;
@@ -947,7 +952,7 @@ impl Harness {
         if !keys.is_empty() {
             let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
         }
-        if failed || std::env::var_os("SHOP_TEST_KEEP").is_some() {
+        if keep {
             eprintln!("multiprocess: logs and broker data kept in {}", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);

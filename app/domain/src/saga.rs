@@ -194,6 +194,14 @@ impl Step {
         }
     }
 
+    /// Whether an order stuck on this step may be failed (and compensated) for good. Not
+    /// once the parcel may have been handed over: from `AWAIT_DISPATCH` on the goods may be
+    /// on their way, and refunding them would give them away; such orders are re-driven
+    /// until the carrier answers.
+    pub fn may_give_up(self) -> bool {
+        matches!(self, Step::Placed | Step::AwaitPayment | Step::AwaitBooking | Step::AwaitStock)
+    }
+
     /// The step a re-driven order is in after its command is sent again.
     pub fn after_redrive(self) -> Step {
         match self {
@@ -383,6 +391,24 @@ pub fn reply_id(kind: EventKind, command_event_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orders_are_never_given_up_once_the_parcel_may_have_left() {
+        let may: Vec<&str> = [
+            Step::Placed,
+            Step::AwaitPayment,
+            Step::AwaitBooking,
+            Step::AwaitStock,
+            Step::AwaitDispatch,
+            Step::InTransit,
+            Step::Done,
+        ]
+        .into_iter()
+        .filter(|s| s.may_give_up())
+        .map(Step::as_str)
+        .collect();
+        assert_eq!(may, ["PLACED", "AWAIT_PAYMENT", "AWAIT_BOOKING", "AWAIT_STOCK"]);
+    }
     use EventKind::*;
     use OrderStatus as S;
 

@@ -72,7 +72,16 @@ impl Reconciler {
             return Ok(None); // moved on, or another reconciler got here first
         }
         let cause = format!("reconciler:{}:{}", order.id, order.redrives + 1);
-        if order.redrives >= self.settings.max_redrives {
+        if order.redrives >= self.settings.max_redrives && !order.state.step.may_give_up() {
+            // The parcel may be on its way: failing the order would refund goods that get
+            // delivered. Keep asking (the carrier's answer settles it) and tell an operator.
+            tracing::error!(
+                order_id,
+                step = order.state.step.as_str(),
+                redrives = order.redrives,
+                "order stuck after hand-over to the carrier; still re-driving, needs attention"
+            );
+        } else if order.redrives >= self.settings.max_redrives {
             let reaction = give_up(order.state);
             apply(&mut tx, &order, &reaction, &cause, "{}").await.map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;
