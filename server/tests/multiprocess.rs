@@ -142,9 +142,14 @@ async fn scenario(h: &mut Harness) {
     h.workers.push(w3);
     eprintln!("fault 1: replacement worker-3 running at {:.1}s", t_race.elapsed().as_secs_f64());
 
-    // Fault 2: once the saga moves again, the broker dies (SIGKILL) with orders in flight and
-    // comes back after OUTAGE on the same port and storage.
-    wait_for(&store, &done, |n| n >= done_at_kill + 10, "10 more orders through the saga after the kill").await;
+    // Fault 2: with the replacement running, the broker dies (SIGKILL) with orders in flight
+    // and comes back after OUTAGE on the same port and storage.
+    // (Not "once the saga has recovered from the kill": on tansu 0.6.0 a consumer group with
+    // a SIGKILLed member stops moving until the broker restarts. Its coordinator does not
+    // expire the dead member's session as Kafka does after `session.timeout.ms` (10 s here),
+    // so the group's rebalance never completes; measured: 60 s with no order finishing, in 2
+    // of 4 runs. The broker restart below ends that, and the test then checks everything
+    // settles. Against Apache Kafka this wait could be for recovery instead.)
     let in_flight_at_outage = not_final(&store, sale).await;
     let broker = h.broker.take().expect("broker running");
     broker.kill().await;
