@@ -938,7 +938,9 @@ async fn staff_cancel_refunds_a_paid_order_and_returns_the_stock(app: &TestApp) 
     // The buyer reads who cancelled it.
     let (_, mine) = page(app, &ann.cookie, &format!("/orders/{order}")).await;
     assert!(
-        mine.texts("[data-testid=timeline-entry]").iter().any(|t| t.contains("Cancelled by the shop; the payment will be refunded.")),
+        mine.texts("[data-testid=timeline-entry]")
+            .iter()
+            .any(|t| t.contains("Cancelled by the shop; the payment will be refunded.")),
         "buyer's timeline: {:?}",
         mine.texts("[data-testid=timeline-entry]")
     );
@@ -958,28 +960,39 @@ async fn staff_retry_sends_the_waiting_step_again(app: &TestApp) {
     let order = order_id(buy_product(app, &b, lamp, 1, "retry-key-1").await).await;
     let (_, p) = page(app, &admin, &format!("/admin/orders/{order}")).await;
     assert_eq!(p.texts("form[action='/api/admin/orders/retry'] button"), vec!["Retry current step"]);
-    let requests = format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'payment.requested' AND msg_key = '{order}'");
+    let requests =
+        format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'payment.requested' AND msg_key = '{order}'");
     assert_eq!(count(app, &requests).await, 0, "no worker has asked for the payment yet");
 
     let res = browser(app, &admin, "/api/admin/orders/retry", &[("id", s(order))]).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), format!("/admin/orders/{order}?done=retried"));
     assert_eq!(count(app, &requests).await, 1, "the payment is asked for");
-    let (step, redrives): (String, i64) = sqlx::query_as("SELECT saga_step, redrives FROM orders WHERE id = $1")
-        .bind(order)
-        .fetch_one(app.store().pool())
-        .await
-        .unwrap();
+    let (step, redrives): (String, i64) =
+        sqlx::query_as("SELECT saga_step, redrives FROM orders WHERE id = $1")
+            .bind(order)
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap();
     assert_eq!((step.as_str(), redrives), ("AWAIT_PAYMENT", 1));
     let (_, p) = page(app, &admin, &location(&res)).await;
     assert_eq!(p.text(".notice"), "The current step was sent again.");
     assert!(p.raw.contains("Retried by staff (payment.requested)."), "on the timeline");
     assert_eq!(
-        count(app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'order.retry' AND target = 'order:{order}'")).await,
+        count(
+            app,
+            &format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'order.retry' AND target = 'order:{order}'"
+            )
+        )
+        .await,
         1
     );
     // A second click is a second, distinct command (workers answer it without charging twice).
-    assert_eq!(api(app, Some(&admin), "/api/admin/orders/retry", &[("id", s(order))]).await.status(), StatusCode::OK);
+    assert_eq!(
+        api(app, Some(&admin), "/api/admin/orders/retry", &[("id", s(order))]).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(count(app, &requests).await, 2);
     let ids: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT event_id FROM outbox WHERE event_type = 'payment.requested' AND msg_key = '{order}' ORDER BY id"

@@ -72,10 +72,18 @@ async fn drift_repairs_adjust_without_losing_holdings(gate: Arc<dyn StockGate>) 
     assert_eq!(gate.adjust(item, 0, 1).await.unwrap(), None, "not loaded: nothing to repair");
     gate.load(item, sale_rules(3, 1), &[]).await.unwrap();
     gate.reserve(&req(item, 1, 1, "a")).await.unwrap();
-    assert_eq!(gate.adjust(item, 3, 2).await.unwrap(), None, "the count moved since it was seen: not applied");
+    assert_eq!(
+        gate.adjust(item, 3, 2).await.unwrap(),
+        None,
+        "the count moved since it was seen: not applied"
+    );
     assert_eq!(gate.available(item).await.unwrap(), Some(2));
     assert_eq!(gate.adjust(item, 2, 2).await.unwrap(), Some(4));
-    assert_eq!(gate.adjust(item, 2, 2).await.unwrap(), None, "a second reconciler's same repair: not applied");
+    assert_eq!(
+        gate.adjust(item, 2, 2).await.unwrap(),
+        None,
+        "a second reconciler's same repair: not applied"
+    );
     assert_eq!(gate.adjust(item, 4, -10).await.unwrap(), Some(0), "never below zero");
     assert_eq!(gate.reserve(&req(item, 2, 1, "b")).await.unwrap(), Decision::SoldOut);
     assert_eq!(gate.adjust(item, 0, 1).await.unwrap(), Some(1));
@@ -169,7 +177,10 @@ async fn holds_loaded_after_a_restart_still_count(gate: Arc<dyn StockGate>) {
         gate.reserve(&req(item, 42, 1, "z")).await.unwrap(),
         Decision::OverLimit { limit: 2, held: 2 }
     );
-    assert!(gate.release(item, 41, "q").await.unwrap(), "an order from before the restart gives its unit back");
+    assert!(
+        gate.release(item, 41, "q").await.unwrap(),
+        "an order from before the restart gives its unit back"
+    );
     assert!(!gate.release(item, 41, "q").await.unwrap(), "once");
     assert_eq!(gate.available(item).await.unwrap(), Some(8));
     assert_eq!(gate.reserve(&req(item, 41, 1, "s")).await.unwrap(), Decision::Reserved { remaining: 7 });

@@ -115,7 +115,11 @@ async fn scenario(h: &mut Harness) {
     h.web.extend([a, b]);
     h.workers.push(w2);
     let webs: Vec<String> = h.web.iter().map(|p| p.base.clone().expect("web address")).collect();
-    eprintln!("processes: tansu :{}, web {webs:?}, 2 workers (up after {:.1}s)", h.broker_port, t_setup.elapsed().as_secs_f64());
+    eprintln!(
+        "processes: tansu :{}, web {webs:?}, 2 workers (up after {:.1}s)",
+        h.broker_port,
+        t_setup.elapsed().as_secs_f64()
+    );
 
     // Never oversold, checked all along (see `OversellWatch`).
     let watch = OversellWatch::start(store.clone(), h.redis.clone(), h.gate_key(sale), sale);
@@ -155,7 +159,9 @@ async fn scenario(h: &mut Harness) {
     broker.kill().await;
     let outage_from = Timestamp::now().millis();
     let outage_started = t_race.elapsed().as_secs_f64();
-    eprintln!("fault 2: SIGKILLed the broker at {outage_started:.1}s ({in_flight_at_outage} orders in flight)");
+    eprintln!(
+        "fault 2: SIGKILLed the broker at {outage_started:.1}s ({in_flight_at_outage} orders in flight)"
+    );
     assert!(
         in_flight_at_outage > 0,
         "the saga finished before the broker went down: the outage would test nothing (slow the carrier clocks)"
@@ -210,8 +216,13 @@ async fn scenario(h: &mut Harness) {
         let short = r.split(':').next().unwrap_or("").to_string();
         *reasons.entry(short).or_default() += 1;
     }
-    let redrives = count(&store, &format!("SELECT CAST(COALESCE(SUM(redrives), 0) AS BIGINT) FROM orders WHERE sale_id = {sale}")).await;
-    let redriven_orders = count(&store, &format!("SELECT COUNT(*) FROM orders WHERE sale_id = {sale} AND redrives > 0")).await;
+    let redrives = count(
+        &store,
+        &format!("SELECT CAST(COALESCE(SUM(redrives), 0) AS BIGINT) FROM orders WHERE sale_id = {sale}"),
+    )
+    .await;
+    let redriven_orders =
+        count(&store, &format!("SELECT COUNT(*) FROM orders WHERE sale_id = {sale} AND redrives > 0")).await;
     let outbox_rows = count(&store, "SELECT COUNT(*) FROM outbox").await;
     let processed = count(&store, "SELECT COUNT(*) FROM processed_messages").await;
     let captured = count(&store, "SELECT COUNT(*) FROM sim_charges WHERE outcome = 'CAPTURED'").await;
@@ -234,10 +245,16 @@ async fn scenario(h: &mut Harness) {
     eprintln!("  orders {}: delivered {delivered}, failed {failed} {reasons:?}", orders.len());
     eprintln!("  live units never above {max_live}, gate + live units after the race never above {max_gate_plus_live} (limit {UNITS}); units resold after a failure returned them: {}", accepted.len() as i64 - UNITS);
     eprintln!("  faults: worker SIGKILLed with {in_flight_at_kill} orders in flight and replaced; broker down {}s from {outage_started:.1}s with {in_flight_at_outage} in flight, {unsent_at_restart} outbox events waiting at restart", OUTAGE.as_secs());
-    eprintln!("  settled {settle_secs:.1}s after the broker came back ({:.1}s after the race began)", t_race.elapsed().as_secs_f64());
+    eprintln!(
+        "  settled {settle_secs:.1}s after the broker came back ({:.1}s after the race began)",
+        t_race.elapsed().as_secs_f64()
+    );
     eprintln!("  reconciler: {redrives} re-drives over {redriven_orders} orders");
     eprintln!("  ledger: {captured} captured, {refunded} refunded; outbox {outbox_rows} events; {processed} messages processed; dead letters {}", dead_letters.len());
-    eprintln!("  stock: sold {}, product stock {} -> {}, gate remaining {:?}", settled.sold, INITIAL_STOCK, settled.product_stock, settled.gate_remaining);
+    eprintln!(
+        "  stock: sold {}, product stock {} -> {}, gate remaining {:?}",
+        settled.sold, INITIAL_STOCK, settled.product_stock, settled.gate_remaining
+    );
     eprintln!("  restarts: worker-1 killed and replaced by worker-3; broker killed and restarted once");
 
     // ---- Assertions -------------------------------------------------------------------------
@@ -254,7 +271,11 @@ async fn scenario(h: &mut Harness) {
         max_gate_plus_live <= UNITS,
         "the gate offered more than was left: gate + live units reached {max_gate_plus_live}"
     );
-    assert!(accepted.len() as i64 >= UNITS, "the sale should have sold out: only {} accepted", accepted.len());
+    assert!(
+        accepted.len() as i64 >= UNITS,
+        "the sale should have sold out: only {} accepted",
+        accepted.len()
+    );
     assert!(
         accepted.len() as i64 <= UNITS + failed,
         "{} accepted but only {failed} failed orders gave a unit back",
@@ -293,8 +314,10 @@ async fn scenario(h: &mut Harness) {
         eprintln!("  note: {given_up} orders were given up by the reconciler (failed and compensated)");
     }
     // Delivered: paid once, the charge stands, the parcel arrived, the stock is committed.
-    let bad = ids(&store, &format!(
-        "SELECT o.id FROM orders o WHERE o.sale_id = {sale} AND o.status = 'DELIVERED' AND NOT (
+    let bad = ids(
+        &store,
+        &format!(
+            "SELECT o.id FROM orders o WHERE o.sale_id = {sale} AND o.status = 'DELIVERED' AND NOT (
             (SELECT status FROM payments p WHERE p.order_id = o.id) = 'CAPTURED'
             AND (SELECT status FROM deliveries d WHERE d.order_id = o.id) = 'DELIVERED'
             AND (SELECT COUNT(*) FROM sim_charges c WHERE c.order_id = o.id) = 1
@@ -302,7 +325,9 @@ async fn scenario(h: &mut Harness) {
                  AND c.refunded_at IS NULL AND c.amount = o.total) = 1
             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id
                  AND (l.status <> 'ACTIVE' OR l.stock_committed <> 1)))"
-    )).await;
+        ),
+    )
+    .await;
     assert!(bad.is_empty(), "delivered orders without exactly one standing charge, a delivered parcel and committed stock: {bad:?}");
     // Failed: whatever was charged is refunded exactly once, nothing is on its way, the stock
     // went back.
@@ -313,7 +338,10 @@ async fn scenario(h: &mut Harness) {
             OR (SELECT status FROM deliveries d WHERE d.order_id = o.id) NOT IN ('PENDING', 'FAILED', 'CANCELLED')
             OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND (l.status <> 'CANCELLED' OR l.stock_committed <> 0)))"
     )).await;
-    assert!(bad.is_empty(), "failed orders with a standing charge, an active delivery or stock not returned: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "failed orders with a standing charge, an active delivery or stock not returned: {bad:?}"
+    );
     let bad = ids(&store, &format!(
         "SELECT o.id FROM orders o WHERE o.sale_id = {sale} AND o.status = 'FAILED'
            AND EXISTS (SELECT 1 FROM sim_charges c WHERE c.order_id = o.id AND c.outcome = 'CAPTURED')
@@ -321,12 +349,16 @@ async fn scenario(h: &mut Harness) {
                 AND (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.kind = 'REFUNDED') = 1)"
     )).await;
     assert!(bad.is_empty(), "charged failed orders not refunded exactly once: {bad:?}");
-    let bad = ids(&store, &format!(
-        "SELECT o.id FROM orders o WHERE o.sale_id = {sale} AND o.status = 'FAILED'
+    let bad = ids(
+        &store,
+        &format!(
+            "SELECT o.id FROM orders o WHERE o.sale_id = {sale} AND o.status = 'FAILED'
            AND NOT EXISTS (SELECT 1 FROM sim_charges c WHERE c.order_id = o.id AND c.outcome = 'CAPTURED')
            AND ((SELECT status FROM payments p WHERE p.order_id = o.id) NOT IN ('PENDING', 'DECLINED')
                 OR EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id AND e.kind = 'REFUNDED'))"
-    )).await;
+        ),
+    )
+    .await;
     assert!(bad.is_empty(), "failed orders never charged but marked captured or refunded: {bad:?}");
     // 0 double charges: one ledger row per order (also the ledger's key), and the money kept
     // is exactly what the delivered orders cost.
@@ -340,7 +372,11 @@ async fn scenario(h: &mut Harness) {
     // gate has the rest.
     assert_eq!(settled.delivered_units, delivered, "one unit per order");
     assert_eq!(settled.sold, delivered, "flash_sales.sold = delivered units");
-    assert_eq!(settled.product_stock, INITIAL_STOCK - delivered, "product stock went down by the delivered units");
+    assert_eq!(
+        settled.product_stock,
+        INITIAL_STOCK - delivered,
+        "product stock went down by the delivered units"
+    );
     let product_sold = count(&store, &format!("SELECT sold_count FROM products WHERE id = {product}")).await;
     assert_eq!(product_sold, delivered, "product sold_count = delivered units");
     assert_eq!(settled.gate_remaining, Some(UNITS - delivered), "gate remaining = {UNITS} - delivered");
@@ -381,7 +417,12 @@ struct Attempt {
 }
 
 /// Every buyer at once, alternating between the two web processes.
-async fn race(webs: Vec<String>, shoppers: Arc<Vec<Shopper>>, sale: i64, over: Arc<AtomicBool>) -> Vec<Attempt> {
+async fn race(
+    webs: Vec<String>,
+    shoppers: Arc<Vec<Shopper>>,
+    sale: i64,
+    over: Arc<AtomicBool>,
+) -> Vec<Attempt> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
@@ -421,7 +462,8 @@ async fn race(webs: Vec<String>, shoppers: Arc<Vec<Shopper>>, sale: i64, over: A
             })
         })
         .collect();
-    let attempts = futures::future::join_all(tasks).await.into_iter().map(|r| r.expect("buyer task")).collect();
+    let attempts =
+        futures::future::join_all(tasks).await.into_iter().map(|r| r.expect("buyer task")).collect();
     over.store(true, Ordering::Relaxed);
     attempts
 }
@@ -575,18 +617,20 @@ struct OrderRow {
 }
 
 async fn order_rows(store: &Store, sale: i64) -> Vec<OrderRow> {
-    sqlx::query(&format!("SELECT id, user_id, status, failure_reason FROM orders WHERE sale_id = {sale} ORDER BY id"))
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| OrderRow {
-            id: r.get("id"),
-            user_id: r.get("user_id"),
-            status: r.get("status"),
-            failure_reason: r.get("failure_reason"),
-        })
-        .collect()
+    sqlx::query(&format!(
+        "SELECT id, user_id, status, failure_reason FROM orders WHERE sale_id = {sale} ORDER BY id"
+    ))
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| OrderRow {
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        status: r.get("status"),
+        failure_reason: r.get("failure_reason"),
+    })
+    .collect()
 }
 
 /// Where the saga stands; `settled()` when nothing is left to do.
@@ -660,12 +704,18 @@ struct OversellWatch {
 }
 
 impl OversellWatch {
-    fn start(store: Store, mut redis: redis::aio::MultiplexedConnection, gate_key: String, sale: i64) -> OversellWatch {
+    fn start(
+        store: Store,
+        mut redis: redis::aio::MultiplexedConnection,
+        gate_key: String,
+        sale: i64,
+    ) -> OversellWatch {
         let stop = Arc::new(AtomicBool::new(false));
         let buying_over = Arc::new(AtomicBool::new(false));
         let max_live = Arc::new(AtomicI64::new(0));
         let max_gate_plus_live = Arc::new(AtomicI64::new(0));
-        let (s, b, ml, mg) = (stop.clone(), buying_over.clone(), max_live.clone(), max_gate_plus_live.clone());
+        let (s, b, ml, mg) =
+            (stop.clone(), buying_over.clone(), max_live.clone(), max_gate_plus_live.clone());
         let task = tokio::spawn(async move {
             let sql = format!(
                 "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM order_lines \
@@ -674,7 +724,13 @@ impl OversellWatch {
             while !s.load(Ordering::Relaxed) {
                 let after_buying = b.load(Ordering::Relaxed);
                 let gate: Option<i64> = if after_buying {
-                    redis::cmd("HGET").arg(&gate_key).arg("available").query_async(&mut redis).await.ok().flatten()
+                    redis::cmd("HGET")
+                        .arg(&gate_key)
+                        .arg("available")
+                        .query_async(&mut redis)
+                        .await
+                        .ok()
+                        .flatten()
                 } else {
                     None
                 };
@@ -775,12 +831,16 @@ impl Harness {
         let version = std::process::Command::new(&tansu).arg("--version").output().unwrap_or_else(|e| {
             panic!("the tansu broker is needed ({tansu}: {e}); run scripts/tansu and set SHOP_TANSU_BIN")
         });
-        eprintln!("broker: {} ({tansu}); logs and data in {}", String::from_utf8_lossy(&version.stdout).trim(), dir.display());
+        eprintln!(
+            "broker: {} ({tansu}); logs and data in {}",
+            String::from_utf8_lossy(&version.stdout).trim(),
+            dir.display()
+        );
         let pg_database = format!("shop_test_mp_{id}");
         let admin = common::pg_admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin} is needed (run scripts/services): {e}")
-        });
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed (run scripts/services): {e}"));
         sqlx::query(&format!("CREATE DATABASE \"{pg_database}\"")).execute(&mut conn).await.unwrap();
         let _ = conn.close().await;
         let database_url = with_database(&admin, &pg_database);
@@ -830,7 +890,8 @@ impl Harness {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.tansu));
-        let mut proc = Proc { name: format!("tansu#{}", self.broker_starts), child, log: log_path, base: None };
+        let mut proc =
+            Proc { name: format!("tansu#{}", self.broker_starts), child, log: log_path, base: None };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = proc.child.try_wait() {
@@ -892,7 +953,10 @@ impl Harness {
         let base = match line.strip_prefix("Flashmart is open at ") {
             Some(url) => Some(url.trim().to_string()),
             None => {
-                assert!(line.starts_with("Flashmart workers running"), "{name}: unexpected first line {line:?}");
+                assert!(
+                    line.starts_with("Flashmart workers running"),
+                    "{name}: unexpected first line {line:?}"
+                );
                 None
             }
         };
@@ -925,7 +989,8 @@ impl Harness {
     /// Stops every process, drops the database and the Redis keys; on failure prints the
     /// end of each process's log and keeps the directory.
     async fn cleanup(&mut self, failed: bool) {
-        let procs: Vec<Proc> = self.web.drain(..).chain(self.workers.drain(..)).chain(self.broker.take()).collect();
+        let procs: Vec<Proc> =
+            self.web.drain(..).chain(self.workers.drain(..)).chain(self.broker.take()).collect();
         if failed {
             for p in &procs {
                 eprintln!("---- {} ({}), last lines ----\n{}", p.name, p.log.display(), tail(&p.log, 25));
@@ -952,8 +1017,11 @@ impl Harness {
                 .await;
         }
         let mut conn = self.redis.clone();
-        let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("{}*", self.redis_prefix)).query_async(&mut conn).await.unwrap_or_default();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.redis_prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
         if !keys.is_empty() {
             let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
         }

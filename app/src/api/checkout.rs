@@ -176,9 +176,7 @@ pub(crate) mod gatekeeping {
         }
         let loaded = match req.item {
             GateItem::Sale(sale_id) => store.sale_gate_state(sale_id).await,
-            GateItem::Product(id) => {
-                store.product_gate_state(id, req.now).await
-            }
+            GateItem::Product(id) => store.product_gate_state(id, req.now).await,
         };
         let Some((rules, held)) = loaded.map_err(AppError::internal("gate state"))? else {
             return Ok(first);

@@ -35,7 +35,11 @@ impl Store {
     /// The gate's rules for a regular product: its stock, less units held by active regular
     /// orders not yet committed to stock, less what flash sales still running have set aside
     /// (their quantity not yet committed), so sale and regular buyers never oversell each other.
-    pub async fn product_gate_state(&self, product_id: i64, now: Timestamp) -> Result<Option<(GateRules, Vec<Holding>)>> {
+    pub async fn product_gate_state(
+        &self,
+        product_id: i64,
+        now: Timestamp,
+    ) -> Result<Option<(GateRules, Vec<Holding>)>> {
         let stock: Option<i64> =
             sqlx::query_scalar("SELECT stock FROM products WHERE id = $1 AND archived_at IS NULL")
                 .bind(product_id)
@@ -63,7 +67,11 @@ impl Store {
         .await?;
         let holdings = self.live_holdings("l.product_id = $1 AND l.sale_id IS NULL", product_id).await?;
         Ok(Some((
-            GateRules { available: (stock + cancelled_committed - held - set_aside).max(0), per_buyer_limit: None, window: None },
+            GateRules {
+                available: (stock + cancelled_committed - held - set_aside).max(0),
+                per_buyer_limit: None,
+                window: None,
+            },
             holdings,
         )))
     }

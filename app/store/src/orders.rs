@@ -200,7 +200,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(Holding { buyer: r.try_get("user_id")?, key: r.try_get("idempotency_key")?, units: r.try_get("units")? }))
+            .map(|r| {
+                Ok(Holding {
+                    buyer: r.try_get("user_id")?,
+                    key: r.try_get("idempotency_key")?,
+                    units: r.try_get("units")?,
+                })
+            })
             .collect()
     }
 

@@ -1,7 +1,9 @@
 //! The embedded stock gate: one mutex over a map, the domain's `decide` inside it.
 //! Correct for one process; with several web processes use the Redis gate.
 
-use shop_domain::gate::{decide, Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate};
+use shop_domain::gate::{
+    decide, Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -140,7 +140,9 @@ impl Reconciler {
             };
             let expected = match item {
                 GateItem::Sale(id) => self.deps.store.sale_gate_state(id).await?.map(|(r, _)| r.available),
-                GateItem::Product(id) => self.deps.store.product_gate_state(id, now).await?.map(|(r, _)| r.available),
+                GateItem::Product(id) => {
+                    self.deps.store.product_gate_state(id, now).await?.map(|(r, _)| r.available)
+                }
             };
             let Some(expected) = expected else { continue };
             let gap = expected - actual;

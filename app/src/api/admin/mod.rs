@@ -64,9 +64,7 @@ pub(crate) async fn sync_gate(
     let now = shop_domain::Timestamp::now();
     let loaded = match item {
         GateItem::Sale(id) => state.store.sale_gate_state(id).await,
-        GateItem::Product(id) => {
-            state.store.product_gate_state(id, now).await
-        }
+        GateItem::Product(id) => state.store.product_gate_state(id, now).await,
     }
     .map_err(AppError::internal("gate state"))?;
     // An archived product has no rules: nobody can buy it, so there is nothing to update.

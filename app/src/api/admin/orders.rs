@@ -74,7 +74,12 @@ pub async fn admin_cancel_order(id: String) -> Result<(), AppError> {
         .await
         .map_err(AppError::internal("order buyer"))?
         .ok_or_else(|| reject(AppError::NotFound("Order".into())))?;
-    match state.store.cancel_order(buyer, id, shop_store::CancelledBy::Staff, now).await.map_err(AppError::internal("admin cancel"))? {
+    match state
+        .store
+        .cancel_order(buyer, id, shop_store::CancelledBy::Staff, now)
+        .await
+        .map_err(AppError::internal("admin cancel"))?
+    {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
         Cancel::TooLate(status) => Err(reject(AppError::Conflict(format!(
             "This order can't be cancelled any more: it is {}.",
@@ -111,9 +116,16 @@ pub async fn admin_retry_order(id: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     match state.store.retry_step(id, admin.id, state.now()).await.map_err(AppError::internal("retry step"))? {
         None => Err(reject(AppError::NotFound("Order".into()))),
-        Some(None) => Err(reject(AppError::Conflict("Nothing to retry: no step of this order is waiting on a worker.".into()))),
+        Some(None) => Err(reject(AppError::Conflict(
+            "Nothing to retry: no step of this order is waiting on a worker.".into(),
+        ))),
         Some(Some(command)) => {
-            tracing::info!(order_id = id, admin_id = admin.id, command = command.as_str(), "saga step retried by staff");
+            tracing::info!(
+                order_id = id,
+                admin_id = admin.id,
+                command = command.as_str(),
+                "saga step retried by staff"
+            );
             super::done(&format!("/admin/orders/{id}?done=retried"));
             Ok(())
         }

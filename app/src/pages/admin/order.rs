@@ -56,10 +56,12 @@ fn OrderDetail(
     replay: ServerAction<ReplayDeadLetter>,
     retry: ServerAction<AdminRetryOrder>,
 ) -> impl IntoView {
-    let action_err =
-        Signal::derive(move || {
-            action_error(cancel).get().or_else(|| action_error(replay).get()).or_else(|| action_error(retry).get())
-        });
+    let action_err = Signal::derive(move || {
+        action_error(cancel)
+            .get()
+            .or_else(|| action_error(replay).get())
+            .or_else(|| action_error(retry).get())
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
