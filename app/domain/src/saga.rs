@@ -168,18 +168,19 @@ impl Step {
         }
     }
 
+    /// Every step, in saga order.
+    pub const ALL: [Step; 7] = [
+        Step::Placed,
+        Step::AwaitPayment,
+        Step::AwaitBooking,
+        Step::AwaitStock,
+        Step::AwaitDispatch,
+        Step::InTransit,
+        Step::Done,
+    ];
+
     pub fn parse(s: &str) -> Option<Step> {
-        [
-            Step::Placed,
-            Step::AwaitPayment,
-            Step::AwaitBooking,
-            Step::AwaitStock,
-            Step::AwaitDispatch,
-            Step::InTransit,
-            Step::Done,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Step::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
     /// The command that (re)starts this step, for the reconciler. `None` where nothing is
@@ -391,26 +392,14 @@ pub fn reply_id(kind: EventKind, command_event_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use EventKind::*;
+    use OrderStatus as S;
 
     #[test]
     fn orders_are_never_given_up_once_the_parcel_may_have_left() {
-        let may: Vec<&str> = [
-            Step::Placed,
-            Step::AwaitPayment,
-            Step::AwaitBooking,
-            Step::AwaitStock,
-            Step::AwaitDispatch,
-            Step::InTransit,
-            Step::Done,
-        ]
-        .into_iter()
-        .filter(|s| s.may_give_up())
-        .map(Step::as_str)
-        .collect();
+        let may: Vec<&str> = Step::ALL.into_iter().filter(|s| s.may_give_up()).map(Step::as_str).collect();
         assert_eq!(may, ["PLACED", "AWAIT_PAYMENT", "AWAIT_BOOKING", "AWAIT_STOCK"]);
     }
-    use EventKind::*;
-    use OrderStatus as S;
 
     fn at(status: OrderStatus, step: Step) -> SagaState {
         SagaState { status, step }
