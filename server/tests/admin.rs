@@ -10,6 +10,7 @@ use common::{Db, Options, Page, TestApp};
 use reqwest::StatusCode;
 use shop::sessions::DbSessionStore;
 use shop_domain::admin::input::datetime_value;
+use shop_domain::gate::GateItem;
 use shop_domain::{PaymentKind, Role, Timestamp};
 use shop_store::{NewAddress, NewPaymentMethod, NewProduct, NewUser};
 use std::collections::HashMap;
@@ -505,7 +506,8 @@ async fn every_admin_function_refuses_non_admins(app: &TestApp) {
     };
 
     let before = digest(app).await;
-    let gate_before = app.store().sale_gate_state(1).await.unwrap();
+    let gate_state = || app.store().gate_state(GateItem::Sale(1), Timestamp::now());
+    let gate_before = gate_state().await.unwrap();
     for (path, method) in &functions {
         for (who, cookie) in [("an anonymous caller", None), ("a customer", Some(customer.clone()))] {
             let (status, body) = call(cookie.clone(), path.clone(), method.clone(), false).await;
@@ -518,7 +520,7 @@ async fn every_admin_function_refuses_non_admins(app: &TestApp) {
         }
     }
     assert_eq!(digest(app).await, before, "a refused call changed something");
-    assert_eq!(app.store().sale_gate_state(1).await.unwrap(), gate_before);
+    assert_eq!(gate_state().await.unwrap(), gate_before);
     assert!(uploaded_files(app).is_empty(), "nothing was uploaded");
     let (_, page) = get(app, None, "/sales/1").await;
     assert!(Page::parse(&page).text("[data-testid=remaining]") == "4", "the gate still sells the same sale");

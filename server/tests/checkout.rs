@@ -6,6 +6,7 @@ mod common;
 use common::shopping::{buy, count, sale, shopper, spawn, Buy};
 use common::{Db, TestApp};
 use reqwest::StatusCode;
+use shop_domain::gate::GateItem;
 use shop_domain::Timestamp;
 use shop_store::{NewProduct, NewSale};
 use std::collections::HashMap;
@@ -596,7 +597,7 @@ async fn a_thousand_buyers_race_for_one_hundred(app: &TestApp) {
     // Gate and database agree: nothing left, and a reload from the orders says the same.
     let (_, page) = app.page(&format!("/sales/{s}")).await;
     assert_eq!(page.text("[data-testid=remaining]"), "0");
-    let (rules, held) = app.store().sale_gate_state(s).await.unwrap().unwrap();
+    let (rules, held) = app.store().gate_state(GateItem::Sale(s), Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(rules.available, 0);
     assert_eq!(held.len(), 100);
 }

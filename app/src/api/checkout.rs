@@ -174,10 +174,7 @@ pub(crate) mod gatekeeping {
         if first != Decision::Unknown {
             return Ok(first);
         }
-        let loaded = match req.item {
-            GateItem::Sale(sale_id) => store.sale_gate_state(sale_id).await,
-            GateItem::Product(id) => store.product_gate_state(id, req.now).await,
-        };
+        let loaded = store.gate_state(req.item, req.now).await;
         let Some((rules, held)) = loaded.map_err(AppError::internal("gate state"))? else {
             return Ok(first);
         };

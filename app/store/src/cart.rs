@@ -1,7 +1,6 @@
-//! Carts, wishlists, and the stock gate's view of regular products.
+//! Carts, wishlists, and what checkout reads of a regular product.
 
 use crate::{Result, Store, StoreError};
-use shop_domain::gate::{GateRules, Holding};
 use shop_domain::{CartLine, Money, Timestamp};
 use sqlx::Row;
 
@@ -30,50 +29,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// The gate's rules for a regular product: its stock, less units held by active regular
-    /// orders not yet committed to stock, less what flash sales still running have set aside
-    /// (their quantity not yet committed), so sale and regular buyers never oversell each other.
-    pub async fn product_gate_state(
-        &self,
-        product_id: i64,
-        now: Timestamp,
-    ) -> Result<Option<(GateRules, Vec<Holding>)>> {
-        let stock: Option<i64> =
-            sqlx::query_scalar("SELECT stock FROM products WHERE id = $1 AND archived_at IS NULL")
-                .bind(product_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(stock) = stock else { return Ok(None) };
-        // Regular (non-sale) lines, counted as in `sale_gate_state`: live uncommitted lines
-        // hold units; cancelled lines still committed were given back to the gate already.
-        let (held, cancelled_committed): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'ACTIVE' AND stock_committed = 0 THEN quantity ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'CANCELLED' AND stock_committed = 1 THEN quantity ELSE 0 END), 0) AS BIGINT) \
-             FROM order_lines WHERE product_id = $1 AND sale_id IS NULL",
-        )
-        .bind(product_id)
-        .fetch_one(&self.pool)
-        .await?;
-        // Unsold allotments of sales still running. (A cancelled sale line still committed
-        // counts as sold here and as missing from `stock`: the two cancel out.)
-        let set_aside: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(quantity - sold), 0) AS BIGINT) FROM flash_sales WHERE product_id = $1 AND ends_at > $2",
-        )
-        .bind(product_id)
-        .bind(now.millis())
-        .fetch_one(&self.pool)
-        .await?;
-        let holdings = self.live_holdings("l.product_id = $1 AND l.sale_id IS NULL", product_id).await?;
-        Ok(Some((
-            GateRules {
-                available: (stock + cancelled_committed - held - set_aside).max(0),
-                per_buyer_limit: None,
-                window: None,
-            },
-            holdings,
-        )))
     }
 
     pub async fn cart(&self, user_id: i64) -> Result<Vec<CartLine>> {

@@ -14,6 +14,7 @@ mod admin;
 mod cart;
 mod catalog;
 mod error;
+mod gate;
 mod orders;
 mod saga;
 mod seed;

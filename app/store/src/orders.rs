@@ -1,14 +1,12 @@
 //! Orders: placing one (with its outbox event, in one transaction) and reading them back.
 
 use crate::{Result, Store, StoreError};
-use shop_domain::gate::{GateItem, GateRules, Holding};
+use shop_domain::gate::GateItem;
 use shop_domain::{
     Money, OrderDetail, OrderEvent, OrderLine, OrderStatus, OrderSummary, SaleWindow, Timestamp,
 };
 use sqlx::Row;
 use std::sync::atomic::Ordering;
-
-/// Orders that still hold stock (neither failed nor cancelled).
 
 /// What a flash sale sells, as checkout needs it.
 #[derive(Debug, Clone)]
@@ -148,66 +146,6 @@ impl Store {
             per_buyer_limit: r.try_get("per_buyer_limit")?,
             window,
         }))
-    }
-
-    /// The gate's rules for a sale, rebuilt from the database: the quantity less what was sold
-    /// (committed to stock) and what active orders still hold; and each buyer's holding.
-    pub async fn sale_gate_state(&self, sale_id: i64) -> Result<Option<(GateRules, Vec<Holding>)>> {
-        let row = sqlx::query(
-            "SELECT quantity, sold, per_buyer_limit, starts_at, ends_at FROM flash_sales WHERE id = $1",
-        )
-        .bind(sale_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        // What the gate has handed out and not taken back: units of live lines. A line stays
-        // ACTIVE until the transaction right before its gate release marks it CANCELLED, so a
-        // failed order whose stock is still to be returned keeps holding its unit here too.
-        // `sold` counts committed units; a cancelled line still committed (its un-commit is
-        // the stock worker's, later) was already given back to the gate, so it is added back.
-        let (uncommitted, cancelled_committed): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'ACTIVE' AND stock_committed = 0 THEN quantity ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN status = 'CANCELLED' AND stock_committed = 1 THEN quantity ELSE 0 END), 0) AS BIGINT) \
-             FROM order_lines WHERE sale_id = $1",
-        )
-        .bind(sale_id)
-        .fetch_one(&self.pool)
-        .await?;
-        let holdings = self.live_holdings("l.sale_id = $1", sale_id).await?;
-        let quantity: i64 = r.try_get("quantity")?;
-        let sold: i64 = r.try_get("sold")?;
-        let window = SaleWindow::new(
-            Timestamp::from_millis(r.try_get("starts_at")?),
-            Timestamp::from_millis(r.try_get("ends_at")?),
-        )
-        .map_err(|_| StoreError::Corrupt("flash_sales window"))?;
-        let rules = GateRules {
-            available: (quantity - sold - uncommitted + cancelled_committed).max(0),
-            per_buyer_limit: Some(r.try_get("per_buyer_limit")?),
-            window: Some(window),
-        };
-        Ok(Some((rules, holdings)))
-    }
-
-    /// What each live order holds of one gate item (`filter` picks the item's lines, `$1`).
-    pub(crate) async fn live_holdings(&self, filter: &str, id: i64) -> Result<Vec<Holding>> {
-        let rows = sqlx::query(&format!(
-            "SELECT o.user_id, o.idempotency_key, CAST(SUM(l.quantity) AS BIGINT) AS units FROM order_lines l \
-             JOIN orders o ON o.id = l.order_id WHERE {filter} AND l.status = 'ACTIVE' \
-             GROUP BY o.user_id, o.idempotency_key ORDER BY o.user_id, o.idempotency_key"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Holding {
-                    buyer: r.try_get("user_id")?,
-                    key: r.try_get("idempotency_key")?,
-                    units: r.try_get("units")?,
-                })
-            })
-            .collect()
     }
 
     /// Places an order in one transaction: order (PENDING), line with the price snapshot,

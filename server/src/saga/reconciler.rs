@@ -72,7 +72,18 @@ impl Reconciler {
             return Ok(None); // moved on, or another reconciler got here first
         }
         let cause = format!("reconciler:{}:{}", order.id, order.redrives + 1);
-        if order.redrives >= self.settings.max_redrives && !order.state.step.may_give_up() {
+        if order.redrives >= self.settings.max_redrives {
+            if order.state.step.may_give_up() {
+                let reaction = give_up(order.state);
+                apply(&mut tx, &order, &reaction, &cause, "{}").await.map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                tracing::error!(
+                    order_id,
+                    step = order.state.step.as_str(),
+                    "order failed after repeated re-drives"
+                );
+                return Ok(Some(false));
+            }
             // The parcel may be on its way: failing the order would refund goods that get
             // delivered. Keep asking (the carrier's answer settles it) and tell an operator.
             tracing::error!(
@@ -81,16 +92,6 @@ impl Reconciler {
                 redrives = order.redrives,
                 "order stuck after hand-over to the carrier; still re-driving, needs attention"
             );
-        } else if order.redrives >= self.settings.max_redrives {
-            let reaction = give_up(order.state);
-            apply(&mut tx, &order, &reaction, &cause, "{}").await.map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())?;
-            tracing::error!(
-                order_id,
-                step = order.state.step.as_str(),
-                "order failed after repeated re-drives"
-            );
-            return Ok(Some(false));
         }
         let next = order.state.step.after_redrive();
         if !tx.note_redrive(order.id, order.state, next).await.map_err(|e| e.to_string())? {
@@ -138,13 +139,9 @@ impl Reconciler {
                     continue;
                 }
             };
-            let expected = match item {
-                GateItem::Sale(id) => self.deps.store.sale_gate_state(id).await?.map(|(r, _)| r.available),
-                GateItem::Product(id) => {
-                    self.deps.store.product_gate_state(id, now).await?.map(|(r, _)| r.available)
-                }
+            let Some(expected) = self.deps.store.gate_rules(item, now).await?.map(|r| r.available) else {
+                continue;
             };
-            let Some(expected) = expected else { continue };
             let gap = expected - actual;
             if gap == 0 {
                 continue;

@@ -60,13 +60,11 @@ pub(crate) async fn sync_gate(
     state: &crate::state::AppState,
     item: shop_domain::gate::GateItem,
 ) -> Result<(), AppError> {
-    use shop_domain::gate::GateItem;
-    let now = shop_domain::Timestamp::now();
-    let loaded = match item {
-        GateItem::Sale(id) => state.store.sale_gate_state(id).await,
-        GateItem::Product(id) => state.store.product_gate_state(id, now).await,
-    }
-    .map_err(AppError::internal("gate state"))?;
+    let loaded = state
+        .store
+        .gate_state(item, shop_domain::Timestamp::now())
+        .await
+        .map_err(AppError::internal("gate state"))?;
     // An archived product has no rules: nobody can buy it, so there is nothing to update.
     let Some((rules, held)) = loaded else { return Ok(()) };
     let down = |e: shop_domain::gate::GateError| {
