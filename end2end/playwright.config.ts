@@ -81,11 +81,16 @@ export default defineConfig({
       RUST_LOG: 'warn',
       // Every test browser connects from 127.0.0.1: one IP for all signups and logins.
       SHOP_AUTH_ATTEMPTS_PER_MINUTE: '100000',
-      // The saga runs in this server: parcels ship 20 s after packing (so "cancel before
-      // shipping" has a wide window) and arrive 5 s later.
+      SHOP_WRITES_PER_MINUTE_PER_IP: '0',
+      // Metrics on a port of their own (the default 9464 may be taken on a shared machine).
+      SHOP_METRICS_ADDR: '127.0.0.1:0',
+      // The saga runs in this server. An order can be cancelled until its parcel is handed
+      // to the carrier, so the payment takes 12 s here (a wide "cancel" window); parcels ship
+      // 20 s after packing and arrive 5 s later.
       SHOP_CARRIER_IN_TRANSIT_MS: '20000',
       SHOP_CARRIER_DELIVERED_MS: '25000',
-      SHOP_PAYMENT_LATENCY_MS: '100',
+      SHOP_PAYMENT_LATENCY_MS: '12000',
+      SHOP_PAYMENT_TIMEOUT_MS: '25000',
     },
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod escape;
 pub mod pages;
 mod root;
 #[cfg(feature = "ssr")]

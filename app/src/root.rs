@@ -55,8 +55,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="shop-css" href=STYLESHEET_URL />
+        // Every page title passes through here, and leptos_meta writes the result into
+        // `<title>` as it is: this is the one place titles are escaped.
         <Title formatter=|text: String| {
-            if text.is_empty() { "Flashmart".to_string() } else { format!("{text} · Flashmart") }
+            crate::escape::raw_text(&if text.is_empty() { "Flashmart".to_string() } else { format!("{text} · Flashmart") })
         } />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>

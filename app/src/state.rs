@@ -1,6 +1,6 @@
 //! Server-side state handed to every server function through Leptos context.
 
-use crate::auth::{AttemptLimiter, SecretBox};
+use crate::auth::{Limits, SecretBox};
 use leptos::prelude::*;
 use shop_domain::Timestamp;
 use shop_store::Store;
@@ -10,8 +10,8 @@ pub struct AppState {
     pub store: Store,
     /// Encrypts card and account numbers at rest.
     pub secrets: SecretBox,
-    /// Login and signup attempts per client IP and per account.
-    pub auth_limiter: AttemptLimiter,
+    /// Attempt budgets: sign-in/up per IP and account; orders and cart writes per account and IP.
+    pub limits: Limits,
     /// Decides every purchase (in-memory, or Redis when `REDIS_URL` is set).
     pub gate: std::sync::Arc<dyn shop_domain::gate::StockGate>,
     /// Where uploaded product images are stored (`$SHOP_DATA_DIR/uploads`).

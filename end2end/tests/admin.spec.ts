@@ -138,8 +138,8 @@ test.describe('admin', () => {
     await expect(page.locator('.order-row')).toHaveCount(1);
     await page.locator('.order-row').getByRole('link', { name: `#${orderId}` }).click();
     await expect(page.locator('h1')).toHaveText(`Order #${orderId}`);
-    // The saga workers run in this server: the order may already be paid (it ships only
-    // 20 s after packing here), so it is cancelled, and refunded if it was paid.
+    // The saga workers run in this server: the payment takes 12 s here, so the order is
+    // still cancellable (if it was paid already, it is refunded).
     await expect(page.getByTestId('order-status')).toHaveText(/^(Placed|Paid)$/);
     await expect(page.getByTestId('timeline').locator('li strong').first()).toHaveText('PENDING');
     await expect(page.getByTestId('timeline').locator('.payload').first()).toContainText(`"event_id":"order.placed:${orderId}"`);

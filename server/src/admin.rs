@@ -36,7 +36,7 @@ pub async fn create_admin(
     let username = Username::parse(username).map_err(|m| inv("username", m))?;
     let name = parse_name(name, "a name").map_err(|m| inv("name", m))?;
     check_password(&password, email.as_str(), username.as_str()).map_err(|m| inv("password", m))?;
-    let hash = app::auth::password::hash(password).await.map_err(|_| AdminError::Hash)?;
+    let hash = shop_security::password::hash(password).await.map_err(|_| AdminError::Hash)?;
     let user = NewUser {
         email: email.as_str().to_string(),
         username: username.as_str().to_string(),
@@ -76,7 +76,7 @@ pub async fn ensure_demo_admin(store: &Store, data_dir: &Path) -> Result<(), Sta
         Err(AdminError::Exists) => return Ok(()),
         Err(e) => return Err(StartError::SecretKey(format!("demo admin: {e}"))),
     }
-    std::fs::create_dir_all(data_dir).ok();
+    crate::private_dir(data_dir).ok();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -95,5 +95,5 @@ pub async fn ensure_demo_admin(store: &Store, data_dir: &Path) -> Result<(), Sta
 fn random_password() -> String {
     // 128 bits from the OS generator (via a fresh AEAD key), shown as URL-safe base64.
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&app::auth::SecretBox::generate_key()[..16])
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&shop_security::SecretBox::generate_key()[..16])
 }

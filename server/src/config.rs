@@ -60,8 +60,13 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `SHOP_SESSION_IDLE_MINUTES`: a session ends after this long without a request.
     pub session_idle_minutes: i64,
-    /// `SHOP_AUTH_ATTEMPTS_PER_MINUTE`: login/signup attempts per IP and per account.
-    pub auth_attempts_per_minute: u32,
+    /// `SHOP_AUTH_ATTEMPTS_PER_MINUTE` (login/signup per IP and per account),
+    /// `SHOP_ORDER_ATTEMPTS_PER_MINUTE` and `SHOP_CART_WRITES_PER_MINUTE` (per account),
+    /// `SHOP_WRITES_PER_MINUTE_PER_IP` (orders and cart writes together, 0 = no limit).
+    pub limits: app::auth::LimitSettings,
+    /// `SHOP_METRICS_ADDR`: where Prometheus metrics are served (default 127.0.0.1:9464, a
+    /// listener of its own so the public address never serves them); `off` serves none.
+    pub metrics_addr: Option<SocketAddr>,
     /// What this process runs: the web tier and/or background roles (set by the command
     /// line: `shop` = everything, `shop serve` = web only, `shop worker …` = workers only).
     pub web: bool,
@@ -187,12 +192,6 @@ impl Config {
                 bad("SHOP_SESSION_IDLE_MINUTES", format!("'{v}' is not a number of minutes from 1 to 525600"))
             })?,
         };
-        let auth_attempts_per_minute = match get("SHOP_AUTH_ATTEMPTS_PER_MINUTE") {
-            None => 10,
-            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
-                bad("SHOP_AUTH_ATTEMPTS_PER_MINUTE", format!("'{v}' is not a number from 1 to 100000"))
-            })?,
-        };
         let number = |var: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
             match get(var) {
                 None => Ok(default),
@@ -208,6 +207,34 @@ impl Config {
                 None => Ok(default),
                 Some(v) => parse_bool(&v).ok_or_else(|| bad(var, format!("'{v}' is not true or false"))),
             }
+        };
+        let per_minute = |var: &'static str, default: u32, min: u64| -> Result<u32, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => {
+                    v.parse::<u32>().ok().filter(|n| (min..=1_000_000).contains(&u64::from(*n))).ok_or_else(
+                        || {
+                            bad(
+                                var,
+                                format!("'{v}' is not a number of attempts per minute from {min} to 1000000"),
+                            )
+                        },
+                    )
+                }
+            }
+        };
+        let limits = app::auth::LimitSettings {
+            auth: per_minute("SHOP_AUTH_ATTEMPTS_PER_MINUTE", 10, 1)?,
+            orders: per_minute("SHOP_ORDER_ATTEMPTS_PER_MINUTE", 10, 1)?,
+            cart_writes: per_minute("SHOP_CART_WRITES_PER_MINUTE", 60, 1)?,
+            writes_per_ip: per_minute("SHOP_WRITES_PER_MINUTE_PER_IP", 1200, 0)?,
+        };
+        let metrics_addr = match get("SHOP_METRICS_ADDR").as_deref() {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            Some("off") => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                bad("SHOP_METRICS_ADDR", format!("'{v}' is not an address like 127.0.0.1:9464 (or off)"))
+            })?),
         };
         use std::time::Duration;
         let ms = Duration::from_millis;
@@ -256,7 +283,8 @@ impl Config {
             secret_key,
             secure_cookies,
             session_idle_minutes,
-            auth_attempts_per_minute,
+            limits,
+            metrics_addr,
             addr,
             data_dir,
             database_url,
@@ -270,9 +298,20 @@ impl Config {
         })
     }
 
-    /// Embedded mode: nothing external configured.
-    pub fn is_embedded(&self) -> bool {
-        self.database_url.starts_with("sqlite:") && self.redis_url.is_none() && self.kafka_brokers.is_none()
+    /// A store that serves buyers (web tier or workers) on a database other processes share
+    /// needs the shared stock gate: with one in-memory gate per process, every process would
+    /// sell the whole stock again.
+    pub fn check_shared_gate(&self) -> Result<(), ConfigError> {
+        let shared_db =
+            shop_store::Backend::from_url(&self.database_url) == Some(shop_store::Backend::Postgres);
+        if shared_db && self.redis_url.is_none() && (self.web || !self.roles.is_empty()) {
+            return Err(bad(
+                "REDIS_URL",
+                "required with a PostgreSQL DATABASE_URL: every process that shares the database must share \
+                 one stock gate (otherwise each would sell the whole stock)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -301,7 +340,8 @@ mod tests {
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.database_url, "sqlite://data/shop.db");
         assert!(c.seed);
-        assert!(c.is_embedded());
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()), "metrics on loopback only");
+        assert!(c.check_shared_gate().is_ok());
     }
 
     #[test]
@@ -332,6 +372,34 @@ mod tests {
         assert!(!format!("{c:?}").contains(key), "the key is never printed");
         assert_eq!(cfg(&[("SHOP_SECRET_KEY", "c2hvcnQ=")]).unwrap_err().var, "SHOP_SECRET_KEY");
         assert!(!cfg(&[]).unwrap().secure_cookies);
+    }
+
+    #[test]
+    fn a_shared_database_needs_the_shared_gate() {
+        let pg = ("DATABASE_URL", "postgres://u@h/db");
+        let err = cfg(&[pg]).unwrap().check_shared_gate().unwrap_err();
+        assert_eq!(err.var, "REDIS_URL");
+        assert!(cfg(&[pg, ("REDIS_URL", "redis://h")]).unwrap().check_shared_gate().is_ok());
+        let mut migrate_only = cfg(&[pg]).unwrap();
+        (migrate_only.web, migrate_only.roles) = (false, vec![]);
+        assert!(migrate_only.check_shared_gate().is_ok(), "nothing sells: no gate needed");
+    }
+
+    #[test]
+    fn limits_and_metrics_are_configurable() {
+        let c = cfg(&[
+            ("SHOP_ORDER_ATTEMPTS_PER_MINUTE", "3"),
+            ("SHOP_WRITES_PER_MINUTE_PER_IP", "0"),
+            ("SHOP_METRICS_ADDR", "off"),
+        ])
+        .unwrap();
+        assert_eq!((c.limits.orders, c.limits.writes_per_ip, c.limits.cart_writes), (3, 0, 60));
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(
+            cfg(&[("SHOP_ORDER_ATTEMPTS_PER_MINUTE", "0")]).unwrap_err().var,
+            "SHOP_ORDER_ATTEMPTS_PER_MINUTE"
+        );
+        assert_eq!(cfg(&[("SHOP_METRICS_ADDR", "public")]).unwrap_err().var, "SHOP_METRICS_ADDR");
     }
 
     #[test]

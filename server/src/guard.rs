@@ -10,6 +10,13 @@
 //!   streamed through unread: their page comes from the Referer and nothing is echoed.
 //! - `multipart_only`: the upload functions take only `multipart/form-data`; anything else is
 //!   answered 415 before the function runs (its decoder would otherwise fail without a reason).
+//! - `well_formed`: a query string or form body that is not UTF-8 or holds a control character
+//!   (NUL above all: PostgreSQL refuses it in text, SQLite's FTS5 chokes on it) is answered 400;
+//!   a form endpoint sent anything but a form (JSON, multipart) 415; a form over 64 KiB 413.
+//!   Nothing runs, so nothing changes.
+//! - `error_status`: a server function that fails before its body runs (its arguments could not
+//!   be read) answers with Leptos' default 500; the status is set from the error instead, so a
+//!   client's mistake is never reported as the shop's.
 
 use app::auth::FormEcho;
 use app::AppError;
@@ -46,6 +53,90 @@ pub async fn multipart_only(req: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(req).await
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::to_string(&AppError::BadRequest(message.into())).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Whether every name and value of a `application/x-www-form-urlencoded` text (a query string
+/// or a form body) decodes to UTF-8 without control characters (tab and line breaks allowed).
+fn check_urlencoded(raw: &[u8]) -> Result<(), &'static str> {
+    for part in raw.split(|b| *b == b'&' || *b == b'=') {
+        let plus_as_space: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+        let text = std::str::from_utf8(&decoded).map_err(|_| "The request is not valid UTF-8 text.")?;
+        if text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+            return Err("The request contains a control character.");
+        }
+    }
+    Ok(())
+}
+
+fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+pub async fn well_formed(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    if let Some(q) = req.uri().query() {
+        if let Err(message) = check_urlencoded(q.as_bytes()) {
+            return if api {
+                json_error(StatusCode::BAD_REQUEST, message)
+            } else {
+                (StatusCode::BAD_REQUEST, message).into_response()
+            };
+        }
+    }
+    if req.method() != Method::POST
+        || !api
+        || app::api::admin::MULTIPART_ENDPOINTS.contains(&req.uri().path())
+    {
+        return next.run(req).await;
+    }
+    let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+    if has_type && !is_form(&req) {
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send this as a form (application/x-www-form-urlencoded).",
+        );
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large.");
+    };
+    if !has_type && !bytes.is_empty() {
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send this as a form (application/x-www-form-urlencoded).",
+        );
+    }
+    if let Err(message) = check_urlencoded(&bytes) {
+        return json_error(StatusCode::BAD_REQUEST, message);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+pub async fn error_status(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn host_of(url: &str) -> Option<&str> {
@@ -187,6 +278,17 @@ pub async fn no_js_forms(State(pages): State<Router>, req: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forms_and_queries_must_be_text() {
+        assert!(check_urlencoded(b"q=red+mug&page=2&name=Caf%C3%A9&note=a%0Ab").is_ok());
+        assert!(check_urlencoded(b"").is_ok());
+        assert!(check_urlencoded(b"q=%00").is_err(), "NUL");
+        assert!(check_urlencoded(b"q=a%1Bb").is_err(), "escape");
+        assert!(check_urlencoded(b"q=%FF").is_err(), "not UTF-8");
+        assert!(check_urlencoded(b"%00=x").is_err(), "names too");
+        assert!(check_urlencoded(&[b'q', b'=', 0xC3]).is_err(), "raw bytes too");
+    }
 
     #[test]
     fn reads_hosts_and_error_params() {

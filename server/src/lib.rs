@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod gate;
 pub mod guard;
+pub mod headers;
 pub mod media;
 pub mod saga;
 pub mod sessions;
@@ -40,6 +41,21 @@ pub enum StartError {
     SecretKey(String),
     #[error("event bus (KAFKA_BROKERS): {0}")]
     Bus(String),
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+}
+
+/// Creates `dir` (and its parents) owner-only (0700) when missing; an existing directory is
+/// left as it is.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The key that encrypts secrets at rest: `SHOP_SECRET_KEY`, or (development only) a key
@@ -51,13 +67,13 @@ pub fn load_secret_key(config: &Config) -> Result<Vec<u8>, StartError> {
     let path = config.data_dir.join("secret.key");
     let err = |e: std::io::Error| StartError::SecretKey(format!("{}: {e}", path.display()));
     match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() == app::auth::secrets::KEY_LEN => return Ok(bytes),
+        Ok(bytes) if bytes.len() == shop_security::KEY_LEN => return Ok(bytes),
         Ok(_) => return Err(StartError::SecretKey(format!("{} is not a 32-byte key", path.display()))),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
         Err(_) => {}
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(err)?;
-    let key = app::auth::SecretBox::generate_key();
+    private_dir(&config.data_dir).map_err(err)?;
+    let key = shop_security::SecretBox::generate_key();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -75,6 +91,8 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 pub struct Running {
     /// Where the web tier listens (the unspecified address when this process runs no web tier).
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, if anywhere (never on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Store,
     /// The stock gate and event bus this process uses (tests look inside).
     pub gate: Arc<dyn StockGate>,
@@ -127,9 +145,10 @@ impl Running {
 
 /// Opens the database (migrating and seeding it), binds the address and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    config.check_shared_gate()?;
     let store = Store::connect(&config.database_url, config.db_max_connections).await?;
     store.migrate().await?;
-    let secrets = app::auth::SecretBox::new(&load_secret_key(&config)?)
+    let secrets = shop_security::SecretBox::new(&load_secret_key(&config)?)
         .map_err(|e| StartError::SecretKey(e.to_string()))?;
     if config.seed {
         match store.seed_demo(Timestamp::now()).await? {
@@ -172,7 +191,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             Ok(())
         });
         let addr = SocketAddr::from(([0, 0, 0, 0], 0));
-        return Ok(Running { addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks });
+        return Ok(Running {
+            addr,
+            metrics_addr: None,
+            store,
+            gate,
+            bus,
+            shutdown: Some(tx),
+            task,
+            workers,
+            worker_tasks,
+        });
     }
 
     let bundle = config.site_root.join("pkg").join("shop.js");
@@ -194,12 +223,30 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         uploads_dir: config.data_dir.join("uploads"),
         store: store.clone(),
         secrets,
-        auth_limiter: app::auth::AttemptLimiter::per_minute(config.auth_attempts_per_minute),
+        limits: app::auth::Limits::new(config.limits),
     };
+    let limits = state.limits.clone();
     let sessions =
         web::SessionSettings { secure: config.secure_cookies, idle_minutes: config.session_idle_minutes };
-    let router = web::router(leptos_options, state, sessions);
-    let sweeper = tokio::spawn(sweep_expired_sessions(store.clone()));
+    let (router, metrics) = web::router(leptos_options, state, sessions);
+    let metrics_listener = match config.metrics_addr {
+        Some(at) => {
+            Some(TcpListener::bind(at).await.map_err(|source| StartError::Bind { addr: at, source })?)
+        }
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr().map_err(|source| StartError::Bind { addr, source })?),
+        None => None,
+    };
+    let sweeper = tokio::spawn(sweep(store.clone(), limits));
+    let metrics_task = metrics_listener.map(|l| {
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, metrics).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        })
+    });
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -209,10 +256,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             })
             .await;
         sweeper.abort();
+        if let Some(m) = metrics_task {
+            m.abort();
+        }
         served
     });
-    tracing::info!(%addr, backend = store.backend().name(), "serving");
-    Ok(Running { addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks })
+    tracing::info!(%addr, metrics = ?metrics_addr, backend = store.backend().name(), "serving");
+    Ok(Running { addr, metrics_addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks })
 }
 
 /// Kafka when `KAFKA_BROKERS` is set (topics created when missing), else the in-process bus.
@@ -242,11 +292,13 @@ async fn connect_bus(config: &Config) -> Result<Arc<dyn bus::EventBus>, StartErr
     })
 }
 
-/// Deletes expired sessions every ten minutes.
-async fn sweep_expired_sessions(store: Store) {
+/// Every ten minutes: deletes expired sessions and forgets attempt-limit keys whose budget is
+/// full again (both would otherwise only grow).
+async fn sweep(store: Store, limits: app::auth::Limits) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
+        limits.prune();
         match store.delete_expired_sessions(Timestamp::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(n, "expired sessions removed"),

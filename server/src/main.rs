@@ -68,6 +68,10 @@ async fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            if let Err(e) = c.check_shared_gate() {
+                eprintln!("shop: configuration error: {e}");
+                return ExitCode::from(2);
+            }
             c
         }
         Err(e) => {

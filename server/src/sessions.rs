@@ -1,6 +1,10 @@
 //! tower-sessions' `SessionStore` over the shop's own database (the `sessions` table), so
 //! sessions live in SQLite or PostgreSQL, whichever is active, and every web process shares them.
 //! (The published sqlx store wants a typed pool; ours is one `Any` pool for both backends.)
+//!
+//! Rows are keyed by the SHA-256 of the session id, never the id itself: whoever reads the
+//! database (a backup, a copied file) learns no cookie that signs anyone in. Each row also
+//! records its user, so every session of a user can be ended at once.
 
 use async_trait::async_trait;
 use shop_domain::Timestamp;
@@ -24,6 +28,17 @@ fn expiry_ms(record: &Record) -> Timestamp {
     Timestamp::from_millis((record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// What the database stores for a session id.
+pub fn stored_id(id: &Id) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn user_of(record: &Record) -> Option<i64> {
+    record.data.get(app::auth::session::USER_ID_KEY).and_then(|v| v.as_i64())
+}
+
 fn encode(record: &Record) -> Result<Vec<u8>> {
     serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))
 }
@@ -40,7 +55,7 @@ impl SessionStore for DbSessionStore {
             let data = encode(record)?;
             if self
                 .store
-                .session_create(&record.id.to_string(), &data, expiry_ms(record))
+                .session_create(&stored_id(&record.id), user_of(record), &data, expiry_ms(record))
                 .await
                 .map_err(backend)?
             {
@@ -52,13 +67,13 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         self.store
-            .session_save(&record.id.to_string(), &encode(record)?, expiry_ms(record))
+            .session_save(&stored_id(&record.id), user_of(record), &encode(record)?, expiry_ms(record))
             .await
             .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let Some(data) = self.store.session_load(&id.to_string(), Timestamp::now()).await.map_err(backend)?
+        let Some(data) = self.store.session_load(&stored_id(id), Timestamp::now()).await.map_err(backend)?
         else {
             return Ok(None);
         };
@@ -66,6 +81,20 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        self.store.session_delete(&id.to_string()).await.map_err(backend)
+        self.store.session_delete(&stored_id(id)).await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_id_is_a_hash_not_the_cookie() {
+        let id = Id::default();
+        let stored = stored_id(&id);
+        assert_eq!(stored.len(), 64);
+        assert!(!stored.contains(&id.to_string()));
+        assert_eq!(stored, stored_id(&id), "stable, so the row is found again");
     }
 }

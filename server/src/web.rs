@@ -2,6 +2,7 @@
 //! and the middleware every request passes through.
 
 use crate::guard;
+use crate::headers;
 use crate::media;
 use crate::sessions::DbSessionStore;
 use app::state::AppState;
@@ -46,9 +47,20 @@ impl FromRef<WebState> for LeptosOptions {
 }
 
 /// The Prometheus recorder is process-global; tests start several apps in one process.
+///
+/// Requests are labelled by their route (`/products/{id}`), and everything no route matched by
+/// one `unmatched` label: a label per raw path would let anyone grow the process's memory.
 fn metrics_pair() -> (PrometheusMetricLayer<'static>, PrometheusHandle) {
     static PAIR: OnceLock<(PrometheusMetricLayer<'static>, PrometheusHandle)> = OnceLock::new();
-    PAIR.get_or_init(PrometheusMetricLayer::pair).clone()
+    PAIR.get_or_init(|| {
+        axum_prometheus::PrometheusMetricLayerBuilder::new()
+            .with_endpoint_label_type(axum_prometheus::EndpointLabel::MatchedPathWithFallbackFn(|_| {
+                "unmatched".to_string()
+            }))
+            .with_default_metrics()
+            .build_pair()
+    })
+    .clone()
 }
 
 /// Session cookie settings.
@@ -70,7 +82,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: SessionSettings) -> Router {
+/// The shop's router, and the metrics router (served on its own listener, `SHOP_METRICS_ADDR`).
+pub fn router(
+    leptos_options: LeptosOptions,
+    app_state: AppState,
+    sessions: SessionSettings,
+) -> (Router, Router) {
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(app_state.store.clone()))
         .with_name("flashmart_session")
         .with_http_only(true)
@@ -102,10 +119,10 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: Sess
         ))
         .with_state(state.clone());
 
-    Router::new()
+    let metrics = Router::new().route("/metrics", get(metrics_text)).with_state(state.clone());
+    let shop = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
         .route("/style/main.css", get(stylesheet))
         .route("/media/favicon.svg", get(media::favicon))
         .route("/media/placeholder/{name}", get(media::placeholder))
@@ -115,10 +132,13 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: Sess
             pages
                 .clone()
                 .layer(axum::middleware::from_fn_with_state(pages, guard::no_js_forms))
-                .layer(axum::middleware::from_fn(guard::multipart_only)),
+                .layer(axum::middleware::from_fn(guard::multipart_only))
+                .layer(axum::middleware::from_fn(guard::error_status))
+                .layer(axum::middleware::from_fn(guard::well_formed)),
         )
         .layer(session_layer)
         .layer(axum::middleware::from_fn(guard::same_origin_only))
+        .layer(axum::middleware::from_fn(headers::cache_policy))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -148,8 +168,13 @@ pub fn router(leptos_options: LeptosOptions, app_state: AppState, sessions: Sess
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("strict-origin-when-cross-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(headers::CONTENT_SECURITY_POLICY),
                 )),
-        )
+        );
+    (shop, metrics)
 }
 
 /// `GET /healthz`: the process is up and serving.

@@ -55,6 +55,7 @@ macro_rules! on_both_gates {
 }
 
 on_both_gates!(
+    admin_edits_keep_reservations_in_flight,
     rules_are_checked_in_order,
     double_submits_take_stock_once,
     release_happens_exactly_once,
@@ -147,13 +148,33 @@ async fn loading_never_resets_stock(gate: Arc<dyn StockGate>) {
     gate.reserve(&req(item, 1, 2, "k")).await.unwrap();
     assert!(!gate.load(item, sale_rules(2, 2), &[]).await.unwrap(), "already loaded: untouched");
     assert_eq!(gate.available(item).await.unwrap(), Some(0));
-    // An admin raising a live sale's quantity replaces the rules but keeps who holds what.
-    gate.replace(item, sale_rules(3, 2)).await.unwrap();
+    // An admin raising a live sale's quantity by 3 adds 3 and keeps who holds what.
+    assert!(gate.update(item, sale_rules(999, 2), 3).await.unwrap(), "the count is not taken from the rules");
+    assert_eq!(gate.available(item).await.unwrap(), Some(3));
     assert_eq!(
         gate.reserve(&req(item, 1, 1, "k2")).await.unwrap(),
         Decision::OverLimit { limit: 2, held: 2 }
     );
     assert_eq!(gate.reserve(&req(item, 2, 1, "k3")).await.unwrap(), Decision::Reserved { remaining: 2 });
+    assert!(!gate.update(GateItem::Sale(404), sale_rules(1, 1), 1).await.unwrap(), "not loaded: nothing");
+}
+
+/// An admin edit read from the database while a buyer's reservation is in flight (taken in
+/// the gate, its order not yet written) must not give that unit out again.
+async fn admin_edits_keep_reservations_in_flight(gate: Arc<dyn StockGate>) {
+    let item = GateItem::Sale(5);
+    gate.load(item, sale_rules(10, 1), &[]).await.unwrap();
+    // The admin's save reads the database: 10 left (nobody has ordered yet)…
+    let read_by_admin = sale_rules(10 + 5, 3);
+    // … meanwhile a buyer reserves one; its order is still being written.
+    assert_eq!(gate.reserve(&req(item, 1, 1, "k")).await.unwrap(), Decision::Reserved { remaining: 9 });
+    // The admin raised the quantity by 5 and the limit to 3.
+    gate.update(item, read_by_admin, 5).await.unwrap();
+    assert_eq!(gate.available(item).await.unwrap(), Some(14), "10 + 5 − the one in flight");
+    assert_eq!(gate.reserve(&req(item, 1, 2, "k2")).await.unwrap(), Decision::Reserved { remaining: 12 });
+    // Lowering never goes below zero.
+    gate.update(item, read_by_admin, -100).await.unwrap();
+    assert_eq!(gate.available(item).await.unwrap(), Some(0));
 }
 
 fn holding(buyer: i64, key: &str, units: i64) -> Holding {
@@ -233,4 +254,34 @@ async fn a_thousand_buyers_race_for_one_hundred(gate: Arc<dyn StockGate>) {
     assert!(reserved.values().all(|n| *n == 1), "no buyer holds two");
     assert_eq!(gate.available(item).await.unwrap(), Some(0));
     assert!(other.get("SoldOut").copied().unwrap_or(0) > 0, "{other:?}");
+}
+
+/// A sale's keys expire a day after it ends; a product's never do.
+#[tokio::test]
+async fn redis_keys_of_a_sale_expire_after_it_ends() {
+    let prefix = format!("test:ttl:{}:{}:", std::process::id(), Timestamp::now().millis());
+    let gate = RedisGate::connect(&redis_url(), &prefix).await.unwrap();
+    let now = Timestamp::now();
+    let ended_an_hour_ago = GateRules {
+        available: 5,
+        per_buyer_limit: Some(1),
+        window: Some(SaleWindow::new(now.plus_secs(-7200), now.plus_secs(-3600)).unwrap()),
+    };
+    gate.load(GateItem::Sale(1), ended_an_hour_ago, &[holding(1, "k", 1)]).await.unwrap();
+    gate.load(GateItem::Product(1), GateRules { available: 5, per_buyer_limit: None, window: None }, &[])
+        .await
+        .unwrap();
+    let mut conn =
+        redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for suffix in ["rules", "held", "keys"] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}{{sale:1}}:{suffix}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!((0..=23 * 3600 * 1000).contains(&ttl), "sale {suffix}: {ttl} ms");
+    }
+    let ttl: i64 =
+        redis::cmd("PTTL").arg(format!("{prefix}{{product:1}}:rules")).query_async(&mut conn).await.unwrap();
+    assert_eq!(ttl, -1, "a product's keys stay");
 }

@@ -915,6 +915,7 @@ impl Harness {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(SHOP_ENV.iter().copied())
             .env("SHOP_ADDR", "127.0.0.1:0")
+            .env("SHOP_METRICS_ADDR", "127.0.0.1:0")
             .env("SHOP_DATA_DIR", &data)
             .env("DATABASE_URL", &self.database_url)
             .env("REDIS_URL", &self.redis_url)

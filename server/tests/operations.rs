@@ -32,8 +32,16 @@ async fn health_and_readiness_follow_the_database(app: &TestApp) {
 async fn metrics_count_requests_per_route(app: &TestApp) {
     app.get("/products/12345").await;
     app.get("/products?q=x").await;
-    let (status, body) = app.get("/metrics").await;
-    assert_eq!(status, StatusCode::OK);
+    // Unknown paths share one label: a stranger cannot grow the process by inventing paths.
+    let junk = format!("/no-such-page-{}", Timestamp::now().millis());
+    assert_eq!(app.get(&junk).await.0, StatusCode::NOT_FOUND);
+    // Not on the shop's public address; on the metrics listener (loopback by default).
+    assert_eq!(app.get("/metrics").await.0, StatusCode::NOT_FOUND);
+    let res = app.client.get(app.metrics_url()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains(&junk), "a raw path became a label:\n{body}");
+    assert!(body.contains("endpoint=\"unmatched\""), "unknown paths are counted as unmatched:\n{body}");
     let line = body
         .lines()
         .find(|l| {
@@ -53,6 +61,9 @@ async fn responses_carry_request_id_and_security_headers(app: &TestApp) {
     assert_eq!(id.len(), 36, "a uuid: {id}");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["x-frame-options"], "DENY");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(res.headers()["cache-control"], "private, no-cache", "pages greet the visitor by name");
     // A caller's own request id is kept, so logs can be joined across services.
     let res = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");

@@ -78,7 +78,10 @@ in_both_modes!(
     a_provider_that_never_answers_is_given_up_and_voided,
     a_refused_parcel_refunds_the_payment,
     a_stock_shortfall_undoes_delivery_and_payment,
-    cancelling_after_payment_refunds_and_returns_committed_stock(
+    cancelling_after_payment_refunds_and_returns_the_stock(
+        "SHOP_TEST_WORKERS" = "relay,orders,payment,delivery"
+    ),
+    cancelling_at_the_hand_over_is_refused_and_nothing_is_refunded(
         "SHOP_CARRIER_IN_TRANSIT_MS" = "600000",
         "SHOP_CARRIER_DELIVERED_MS" = "600000"
     ),
@@ -316,37 +319,31 @@ async fn a_stock_shortfall_undoes_delivery_and_payment(app: &TestApp) {
     );
 }
 
-async fn cancelling_after_payment_refunds_and_returns_committed_stock(app: &TestApp) {
-    // The carrier's clock is stopped here, so the order waits, paid and packed, for pickup.
-    let (order, s) = order_from_sale(app, 1, "4242424242424242", "12345").await;
-    eventually(
-        app,
-        &format!("SELECT COUNT(*) FROM orders WHERE id = {order} AND saga_step = 'AWAIT_DISPATCH'"),
-        1,
-    )
-    .await;
-    eventually(
-        app,
-        &format!("SELECT COUNT(*) FROM deliveries WHERE order_id = {order} AND dispatched_at IS NOT NULL"),
-        1,
-    )
-    .await;
-    assert_eq!(
-        count(app, &format!("SELECT sold FROM flash_sales WHERE id = {s}")).await,
-        1,
-        "stock committed"
-    );
+/// The buyer of `order` presses "Cancel order".
+async fn cancel_as_buyer(app: &TestApp, order: i64) -> reqwest::Response {
     let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
     let cookie = session_cookie(app.store(), buyer).await;
-    let res = app
-        .another_browser()
+    app.another_browser()
         .post(app.url("/api/orders/cancel"))
         .header("origin", &app.base)
         .header("cookie", &cookie)
         .form(&[("id", order.to_string())])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Paid and booked, the stock not yet committed (no stock worker runs here): the buyer may
+/// still cancel, and everything is undone once: refund, delivery cancelled, units back.
+async fn cancelling_after_payment_refunds_and_returns_the_stock(app: &TestApp) {
+    let (order, s) = order_from_sale(app, 1, "4242424242424242", "12345").await;
+    eventually(
+        app,
+        &format!("SELECT COUNT(*) FROM orders WHERE id = {order} AND status = 'PAID' AND saga_step = 'AWAIT_STOCK'"),
+        1,
+    )
+    .await;
+    let res = cancel_as_buyer(app, order).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(final_status(app, order).await, "CANCELLED");
     eventually(
@@ -361,17 +358,7 @@ async fn cancelling_after_payment_refunds_and_returns_committed_stock(app: &Test
         1,
     )
     .await;
-    eventually(app, &format!("SELECT sold FROM flash_sales WHERE id = {s}"), 0).await;
-    assert_eq!(
-        count(
-            app,
-            &format!(
-                "SELECT stock FROM products WHERE id = (SELECT product_id FROM flash_sales WHERE id = {s})"
-            )
-        )
-        .await,
-        1000
-    );
+    assert_eq!(count(app, &format!("SELECT sold FROM flash_sales WHERE id = {s}")).await, 0);
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 10);
     assert_eq!(
         count(
@@ -381,6 +368,30 @@ async fn cancelling_after_payment_refunds_and_returns_committed_stock(app: &Test
         .await,
         1
     );
+}
+
+/// Paid, the stock committed, the parcel handed to the carrier's pickup (its clock is stopped
+/// here): the carrier may take it at any moment, so a cancel is refused and nothing is
+/// refunded (the hardening issue's race: a refund for goods that are on their way).
+async fn cancelling_at_the_hand_over_is_refused_and_nothing_is_refunded(app: &TestApp) {
+    let (order, s) = order_from_sale(app, 1, "4242424242424242", "12345").await;
+    eventually(
+        app,
+        &format!("SELECT COUNT(*) FROM deliveries WHERE order_id = {order} AND dispatched_at IS NOT NULL"),
+        1,
+    )
+    .await;
+    assert_eq!(
+        count(app, &format!("SELECT sold FROM flash_sales WHERE id = {s}")).await,
+        1,
+        "stock committed"
+    );
+    let res = cancel_as_buyer(app, order).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("carrier"));
+    assert_eq!(status(app, order).await, "PAID");
+    assert_eq!(app.store().outbox_count("payment.refund_requested").await.unwrap(), 0);
+    assert_eq!(count(app, &format!("SELECT sold FROM flash_sales WHERE id = {s}")).await, 1);
 }
 
 async fn every_event_delivered_twice_and_out_of_order_changes_nothing(app: &TestApp) {
@@ -501,4 +512,32 @@ async fn stuck_orders_are_redriven_then_failed_and_gate_drift_is_repaired(app: &
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 13);
     assert_eq!(reconciler.pass(minutes(12).plus_secs(1)).await.unwrap().gate_repairs, 1);
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 10);
+
+    // A buyer cancels, and the `order.cancelled` event never reaches the orders worker (no
+    // worker runs here): the reconciler settles the cancel instead of asking for the payment
+    // again and, after its re-drives, failing an order the buyer cancelled.
+    let (cancelled, _) = order_from_sale(app, 2, "4242424242424242", "12345").await;
+    let owner: i64 = count(app, &format!("SELECT user_id FROM orders WHERE id = {cancelled}")).await;
+    let cancel = app
+        .store()
+        .cancel_order(owner, cancelled, shop_store::CancelledBy::Buyer, shop_domain::Timestamp::now())
+        .await
+        .unwrap();
+    assert!(matches!(cancel, shop_store::Cancel::Cancelled { .. }));
+    let requested = app.store().outbox_count("payment.requested").await.unwrap();
+    for m in [20, 22, 24, 26] {
+        reconciler.pass(minutes(m)).await.unwrap();
+    }
+    assert_eq!(status(app, cancelled).await, "CANCELLED", "not failed");
+    assert_eq!(text(app, &format!("SELECT saga_step FROM orders WHERE id = {cancelled}")).await, "DONE");
+    assert_eq!(
+        app.store().outbox_count("payment.requested").await.unwrap(),
+        requested,
+        "never driven forward"
+    );
+    assert_eq!(
+        count(app, &format!("SELECT COUNT(*) FROM outbox WHERE event_type = 'payment.refund_requested' AND msg_key = '{cancelled}'")).await,
+        1,
+        "the cancel's compensations, once"
+    );
 }

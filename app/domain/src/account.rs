@@ -17,6 +17,11 @@ pub struct FieldError {
 pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
+    /// Forgets the problems of one field (it turned out not to be needed).
+    pub fn remove(&mut self, field: &str) {
+        self.0.retain(|e| e.field != field);
+    }
+
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError { field: field.to_string(), message: message.into() });
     }

@@ -98,8 +98,12 @@ pub trait StockGate: Send + Sync + fmt::Debug {
     /// `true` when it installed them.
     async fn load(&self, item: GateItem, rules: GateRules, holdings: &[Holding]) -> Result<bool, GateError>;
 
-    /// Replaces an item's rules (admin changes); held counts and keys are kept.
-    async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError>;
+    /// An admin change to a loaded item: its window and per-buyer limit become `rules`', and
+    /// `delta` (the change the admin made to the quantity or stock) is added to the units left,
+    /// never below 0, atomically with reservations, so units reserved meanwhile stay taken
+    /// (`rules.available` is ignored). Held counts and keys are kept. `false` when the item is
+    /// not loaded (nothing changed).
+    async fn update(&self, item: GateItem, rules: GateRules, delta: i64) -> Result<bool, GateError>;
 
     async fn reserve(&self, req: &ReserveRequest) -> Result<Decision, GateError>;
 

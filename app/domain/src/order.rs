@@ -133,6 +133,8 @@ pub struct OrderDetail {
     pub created_at: Timestamp,
     pub lines: Vec<OrderLine>,
     pub events: Vec<OrderEvent>,
+    /// Whether it may still be cancelled ([`crate::saga::SagaState::may_cancel`]).
+    pub cancellable: bool,
 }
 
 #[cfg(test)]

@@ -219,6 +219,50 @@ pub struct SagaState {
     pub step: Step,
 }
 
+impl SagaState {
+    /// Whether the buyer or the shop may still cancel: not yet shipped, *and* the saga has
+    /// not reached the hand-over to the carrier. A `PAID` order whose stock is committed waits
+    /// for dispatch, and the carrier may take the parcel at any moment; cancelling then would
+    /// refund goods that are on their way (the rule is [`Step::may_give_up`]'s).
+    pub fn may_cancel(self) -> bool {
+        self.status.can_cancel() && self.step.may_give_up()
+    }
+
+    /// What the reconciler does for an order stuck on its step: an order already cancelled
+    /// (its `order.cancelled` came late or was lost) is settled as the orders worker would
+    /// have settled it, never driven forward or failed; any other order has its step's
+    /// command sent again.
+    pub fn unstick(self) -> Unstick {
+        if self.status == OrderStatus::Cancelled && self.step != Step::Done {
+            return Unstick::Settle(react(self, EventKind::OrderCancelled, None));
+        }
+        match self.step.command() {
+            Some(command) => Unstick::Redrive(command),
+            None => Unstick::Nothing,
+        }
+    }
+
+    /// Why a cancel was refused, for the person who asked.
+    pub fn too_late_to_cancel(self) -> String {
+        if self.status.can_cancel() {
+            "This order can't be cancelled any more: it is being handed to the carrier.".to_string()
+        } else {
+            format!("This order can't be cancelled any more: it is {}.", self.status.label().to_lowercase())
+        }
+    }
+}
+
+/// The reconciler's move for a stuck order ([`SagaState::unstick`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unstick {
+    /// Send the step's command again.
+    Redrive(EventKind),
+    /// Apply this reaction (a cancel that was never settled).
+    Settle(Reaction),
+    /// Nothing is waiting on another worker.
+    Nothing,
+}
+
 /// What the orchestrator does about one event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reaction {
@@ -374,21 +418,6 @@ pub fn timeline_label(kind: &str) -> String {
     .to_string()
 }
 
-/// The event id of a command or reply. Commands carry a generation (0 for the first send,
-/// then one per reconciler re-drive) so a re-sent command is a new message; a reply is named
-/// after the command it answers, so handling one command twice can only produce one reply.
-pub fn command_id(kind: EventKind, order_id: i64, generation: i64) -> String {
-    if generation == 0 {
-        format!("{}:{order_id}", kind.as_str())
-    } else {
-        format!("{}:{order_id}:r{generation}", kind.as_str())
-    }
-}
-
-pub fn reply_id(kind: EventKind, command_event_id: &str) -> String {
-    format!("{}<{command_event_id}", kind.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +428,34 @@ mod tests {
     fn orders_are_never_given_up_once_the_parcel_may_have_left() {
         let may: Vec<&str> = Step::ALL.into_iter().filter(|s| s.may_give_up()).map(Step::as_str).collect();
         assert_eq!(may, ["PLACED", "AWAIT_PAYMENT", "AWAIT_BOOKING", "AWAIT_STOCK"]);
+    }
+
+    #[test]
+    fn a_stuck_cancelled_order_is_settled_not_driven_forward() {
+        match at(S::Cancelled, Step::AwaitPayment).unstick() {
+            Unstick::Settle(r) => {
+                assert_eq!(r.next, Some(at(S::Cancelled, Step::Done)));
+                assert!(r.commands.contains(&EventKind::RefundRequested));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            at(S::Pending, Step::AwaitPayment).unstick(),
+            Unstick::Redrive(EventKind::PaymentRequested)
+        );
+        assert_eq!(at(S::Shipping, Step::InTransit).unstick(), Unstick::Nothing);
+    }
+
+    #[test]
+    fn cancelling_stops_at_the_hand_over() {
+        assert!(at(S::Pending, Step::Placed).may_cancel());
+        assert!(at(S::Paid, Step::AwaitBooking).may_cancel());
+        assert!(at(S::Paid, Step::AwaitStock).may_cancel());
+        assert!(!at(S::Paid, Step::AwaitDispatch).may_cancel(), "the carrier may be taking it");
+        assert!(!at(S::Paid, Step::InTransit).may_cancel());
+        assert!(!at(S::Shipping, Step::InTransit).may_cancel());
+        assert!(at(S::Paid, Step::AwaitDispatch).too_late_to_cancel().contains("carrier"));
+        assert!(at(S::Delivered, Step::Done).too_late_to_cancel().contains("delivered"));
     }
 
     fn at(status: OrderStatus, step: Step) -> SagaState {
@@ -496,10 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_topics_are_stable() {
-        assert_eq!(command_id(PaymentRequested, 7, 0), "payment.requested:7");
-        assert_eq!(command_id(PaymentRequested, 7, 2), "payment.requested:7:r2");
-        assert_eq!(reply_id(PaymentCaptured, "payment.requested:7"), "payment.captured<payment.requested:7");
+    fn kinds_and_topics_are_stable() {
         for &k in EventKind::ALL {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
             assert!(topic::ALL.contains(&k.topic()));

@@ -99,7 +99,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let state = crate::state::app_state()?;
     let ip = crate::state::client_ip().await;
     state
-        .auth_limiter
+        .limits
+        .auth
         .attempt(&[format!("password-ip:{ip}"), format!("password-user:{}", user.id)])
         .map_err(|s| reject(AppError::TooManyRequests(s)))?;
     let stored = state.store.password_hash(user.id).await.map_err(AppError::internal("password hash"))?;
@@ -108,15 +109,27 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     }
     check_password(&new_password, &user.email, &user.username)
         .map_err(|m| reject(AppError::field("new_password", m)))?;
-    let hash = password::hash(new_password).await?;
+    let hash = password::hash(new_password).await.map_err(|_| AppError::Internal)?;
     state
         .store
         .set_password_hash(user.id, &hash, shop_domain::Timestamp::now())
         .await
         .map_err(AppError::internal("set password"))?;
-    // A new session id after a credential change.
-    crate::auth::session::sign_in(user.id).await?;
+    // Whoever else holds a session of this account (a stolen cookie, a forgotten browser)
+    // is signed out; this browser stays signed in under a new session id.
+    let ended = crate::auth::session::end_other_sessions(user.id).await?;
+    tracing::info!(user_id = user.id, other_sessions_ended = ended, "password changed");
     done("password");
+    Ok(())
+}
+
+/// `POST /api/account/logout-everywhere` — ends every session of this account, this one too.
+#[server(endpoint = "account/logout-everywhere", prefix = "/api")]
+pub async fn logout_everywhere() -> Result<(), AppError> {
+    let user = crate::auth::require_user().await?;
+    crate::auth::session::sign_out_everywhere(user.id).await?;
+    tracing::info!(user_id = user.id, "signed out everywhere");
+    leptos_axum::redirect("/login?done=signed-out");
     Ok(())
 }
 

@@ -13,7 +13,7 @@ mod imp {
     /// Counts an attempt against each key; 429 with the wait when over budget.
     pub fn limit(keys: Vec<String>) -> Result<(), AppError> {
         let state = crate::state::app_state()?;
-        state.auth_limiter.attempt(&keys).map_err(|secs| reject(AppError::TooManyRequests(secs)))
+        state.limits.auth.attempt(&keys).map_err(|secs| reject(AppError::TooManyRequests(secs)))
     }
 }
 
@@ -50,7 +50,7 @@ pub async fn signup(
     };
 
     let state = crate::state::app_state()?;
-    let hash = password::hash(password).await?;
+    let hash = password::hash(password).await.map_err(|_| AppError::Internal)?;
     let user = NewUser {
         email: email.as_str().to_string(),
         username: username.as_str().to_string(),
@@ -90,12 +90,17 @@ pub async fn login(
     use crate::auth::{password as pw, session};
 
     let ip = crate::state::client_ip().await;
-    imp::limit(vec![format!("login-ip:{ip}"), format!("login-account:{}", login.trim().to_lowercase())])?;
+    imp::limit(vec![format!("login-ip:{ip}")])?;
     if login.trim().is_empty() || password.is_empty() {
         return Err(reject(AppError::Unauthorized("Enter your email or username and your password.".into())));
     }
     let state = crate::state::app_state()?;
     let found = state.store.credentials(&login).await.map_err(AppError::internal("login lookup"))?;
+    // One budget per account, whichever of its names was typed; an unknown name has its own.
+    imp::limit(vec![match &found {
+        Some((id, _)) => format!("login-account:#{id}"),
+        None => format!("login-name:{}", login.trim().to_lowercase()),
+    }])?;
     let (id, hash) = match found {
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),

@@ -36,6 +36,7 @@ pub async fn add_to_cart(
     #[server(default)] quantity: Option<String>,
 ) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Cart, user.id).await?;
     let (id, q) = (self::product_id(&product_id)?, self::quantity(quantity.as_deref())?.max(1));
     let state = crate::state::app_state()?;
     if !state
@@ -54,6 +55,7 @@ pub async fn add_to_cart(
 #[server(endpoint = "cart/update", prefix = "/api")]
 pub async fn update_cart(product_id: String, quantity: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Cart, user.id).await?;
     let (id, q) = (self::product_id(&product_id)?, self::quantity(Some(&quantity))?);
     let state = crate::state::app_state()?;
     if !state.store.cart_set(user.id, id, q).await.map_err(AppError::internal("cart update"))? {
@@ -67,6 +69,7 @@ pub async fn update_cart(product_id: String, quantity: String) -> Result<(), App
 #[server(endpoint = "cart/remove", prefix = "/api")]
 pub async fn remove_from_cart(product_id: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Cart, user.id).await?;
     let id = self::product_id(&product_id)?;
     let state = crate::state::app_state()?;
     state.store.cart_set(user.id, id, 0).await.map_err(AppError::internal("cart remove"))?;
@@ -112,7 +115,13 @@ mod place {
         }
         let now = Timestamp::now();
         let mut taken: Vec<GateItem> = Vec::new();
-        for line in &lines {
+        // Every request with this key reserves its lines in the same order, and the first line
+        // decides who places the order: a request whose first reservation is a duplicate is
+        // a second submit of the same form; it takes nothing and answers with the first one's
+        // order. So no request ever gives back a unit that another one's order holds.
+        let mut by_product: Vec<&NewLine> = lines.iter().collect();
+        by_product.sort_by_key(|l| l.product_id);
+        for (n, line) in by_product.into_iter().enumerate() {
             let item = GateItem::Product(line.product_id);
             let quantity = u32::try_from(line.quantity).unwrap_or(0).max(1);
             let request =
@@ -129,7 +138,15 @@ mod place {
                 };
             match decision {
                 Decision::Reserved { .. } => taken.push(item),
-                Decision::Duplicate => {}
+                Decision::Duplicate if n == 0 => return shared::await_order(&state, user_id, &key).await,
+                Decision::Duplicate => {
+                    // Only a key spent by an earlier, failed attempt gets here.
+                    give_back(&state, &taken, user_id, &key).await;
+                    return Err(reject(AppError::Conflict(
+                        "This order was already tried; reload the page and try again (nothing was ordered)."
+                            .into(),
+                    )));
+                }
                 refused => {
                     give_back(&state, &taken, user_id, &key).await;
                     let message = match refused {
@@ -156,6 +173,7 @@ pub async fn checkout_cart(
     idempotency_key: String,
 ) -> Result<crate::api::checkout::BuyResult, AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Order, user.id).await?;
     let state = crate::state::app_state()?;
     let cart = state.store.cart(user.id).await.map_err(AppError::internal("cart"))?;
     let lines = cart
@@ -182,6 +200,7 @@ pub async fn buy_product(
     idempotency_key: String,
 ) -> Result<crate::api::checkout::BuyResult, AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Order, user.id).await?;
     let (id, q) = (self::product_id(&product_id)?, self::quantity(quantity.as_deref())?.max(1));
     let state = crate::state::app_state()?;
     let offer = state
@@ -211,6 +230,7 @@ pub async fn my_wishlist() -> Result<Vec<ProductSummary>, AppError> {
 #[server(endpoint = "wishlist/add", prefix = "/api")]
 pub async fn add_to_wishlist(product_id: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Cart, user.id).await?;
     let id = self::product_id(&product_id)?;
     let state = crate::state::app_state()?;
     if !state
@@ -229,6 +249,7 @@ pub async fn add_to_wishlist(product_id: String) -> Result<(), AppError> {
 #[server(endpoint = "wishlist/remove", prefix = "/api")]
 pub async fn remove_from_wishlist(product_id: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Cart, user.id).await?;
     let id = self::product_id(&product_id)?;
     let state = crate::state::app_state()?;
     state

@@ -140,6 +140,26 @@ pub(crate) mod shared {
         }
     }
 
+    /// A second submit of a form whose first submit took the stock: answers with that order.
+    /// It may still be committing (a double click lands here within milliseconds), and the
+    /// browser shows only the last answer, so wait for it briefly.
+    pub async fn await_order(state: &AppState, user_id: i64, key: &str) -> Result<BuyResult, AppError> {
+        for _ in 0..40 {
+            if let Some(id) = state
+                .store
+                .order_id_for_key(user_id, key)
+                .await
+                .map_err(AppError::internal("order by key"))?
+            {
+                return Ok(to_order(id, true));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(reject(AppError::Conflict(
+            "This order is already being placed. Check My orders in a moment.".into(),
+        )))
+    }
+
     /// Gives back reservations taken under `key` (an order that will not be written).
     pub async fn give_back(state: &AppState, items: &[GateItem], buyer: i64, key: &str) {
         for item in items {
@@ -213,6 +233,7 @@ pub async fn buy(
     use shop_domain::{FieldErrors, Timestamp};
 
     let user = crate::auth::require_user().await?;
+    crate::api::throttle(crate::auth::Write::Order, user.id).await?;
     let state = crate::state::app_state()?;
     let sale_id = crate::api::catalog::parse_id(&sale_id, "Sale").map_err(reject)?;
     let key = shared::checkout_key(&idempotency_key)?;
@@ -228,18 +249,33 @@ pub async fn buy(
             .filter(|q| (1..=99).contains(q))
             .ok_or_else(|| "Choose a quantity from 1 to 99.".to_string()),
     );
+    // What was typed in is checked now but saved only once the gate has said yes: a double
+    // click (the second answer is the first one's order) or a refused buyer saves nothing.
     let inline = InlineEntry { receiver, street, zip, holder, number, expiry };
-    let (address_id, payment_method_id) = save_inline(
+    let typed = check_inline(
+        &state,
+        address_id.as_deref().unwrap_or_default(),
+        payment_method_id.as_deref().unwrap_or_default(),
+        inline,
+        &mut errors,
+    )?;
+    let (address, method) = shared::pick_address_and_payment(
         &state,
         user.id,
-        address_id.unwrap_or_default(),
-        payment_method_id.unwrap_or_default(),
-        inline,
+        address_id.as_deref().unwrap_or_default(),
+        payment_method_id.as_deref().unwrap_or_default(),
+        &mut errors,
     )
     .await?;
-    let (address, method) =
-        shared::pick_address_and_payment(&state, user.id, &address_id, &payment_method_id, &mut errors)
-            .await?;
+    // A typed address or card stands in for the saved one it replaces.
+    let address = address.map(Chosen::Saved).or(typed.address.map(Chosen::New));
+    let method = method.map(Chosen::Saved).or(typed.card.map(Chosen::New));
+    if typed.address_typed {
+        errors.remove("address_id");
+    }
+    if typed.card_typed {
+        errors.remove("payment_method_id");
+    }
     let (Some(quantity), Some(address), Some(method), true) = (quantity, address, method, errors.is_empty())
     else {
         return Err(reject(AppError::Invalid(errors)));
@@ -255,28 +291,9 @@ pub async fn buy(
     let item = GateItem::Sale(sale_id);
     let request = ReserveRequest { item, buyer: user.id, quantity, idempotency_key: key.clone(), now };
     let decision = gatekeeping::reserve(state.gate.as_ref(), &state.store, &request).await.map_err(reject)?;
-    let finish = |order_id: i64, repeated: bool| Ok(shared::to_order(order_id, repeated));
     match decision {
         Decision::Reserved { .. } => {}
-        Decision::Duplicate => {
-            // The first submit of this form took the stock; answer with that order. It may
-            // still be committing (a double click lands here within milliseconds), and the
-            // browser shows only the last answer, so wait for it briefly.
-            for _ in 0..40 {
-                if let Some(id) = state
-                    .store
-                    .order_id_for_key(user.id, &key)
-                    .await
-                    .map_err(AppError::internal("order by key"))?
-                {
-                    return finish(id, true);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            return Err(reject(AppError::Conflict(
-                "This order is already being placed. Check My orders in a moment.".into(),
-            )));
-        }
+        Decision::Duplicate => return shared::await_order(&state, user.id, &key).await,
         other => {
             let (_, message) = refusal(other).unwrap_or((409, "This can't be bought right now.".into()));
             return Err(reject(if other == Decision::Unknown {
@@ -294,6 +311,13 @@ pub async fn buy(
         unit_price: offer.sale_price,
         quantity: i64::from(quantity),
     };
+    let (address, method) = match save_chosen(&state, user.id, address, method).await {
+        Ok(saved) => saved,
+        Err(e) => {
+            shared::give_back(&state, &[item], user.id, &key).await;
+            return Err(e);
+        }
+    };
     shared::place_reserved(&state, user.id, vec![line], false, &key, address, method, &[item], now).await
 }
 
@@ -307,24 +331,39 @@ struct InlineEntry {
     expiry: Option<String>,
 }
 
-/// When the buy form carried a new address and/or card instead of saved ones, validates and
-/// saves them (the same rules as the account page) and returns the ids to buy with.
+/// A saved address or payment method, or one typed into the buy form (saved once bought).
 #[cfg(feature = "ssr")]
-async fn save_inline(
+enum Chosen<Saved, New> {
+    Saved(Saved),
+    New(New),
+}
+
+/// An address and card typed into the buy form, checked but not saved.
+#[cfg(feature = "ssr")]
+struct TypedIn {
+    address_typed: bool,
+    card_typed: bool,
+    address: Option<shop_store::NewAddress>,
+    card: Option<shop_store::NewPaymentMethod>,
+}
+
+/// When the buy form carried a new address and/or card instead of saved ones, validates them
+/// (the same rules as the account page); problems go into `errors`.
+#[cfg(feature = "ssr")]
+fn check_inline(
     state: &crate::state::AppState,
-    user_id: i64,
-    address_id: String,
-    payment_method_id: String,
+    address_id: &str,
+    payment_method_id: &str,
     e: InlineEntry,
-) -> Result<(String, String), AppError> {
+    errors: &mut shop_domain::FieldErrors,
+) -> Result<TypedIn, AppError> {
     use shop_domain::account::{parse_expiry, parse_name, parse_text, parse_zip, CardNumber};
-    use shop_domain::{FieldErrors, Timestamp};
+    use shop_domain::Timestamp;
     let now = Timestamp::now();
     let typed = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    let new_address = address_id.trim().is_empty() && (typed(&e.street) || typed(&e.zip));
-    let new_card = payment_method_id.trim().is_empty() && typed(&e.number);
-    let mut errors = FieldErrors::default();
-    let address = if new_address {
+    let address_typed = address_id.trim().is_empty() && (typed(&e.street) || typed(&e.zip));
+    let card_typed = payment_method_id.trim().is_empty() && typed(&e.number);
+    let address = if address_typed {
         let receiver =
             errors.check("receiver", parse_name(e.receiver.as_deref().unwrap_or(""), "the receiver's name"));
         let street = errors
@@ -339,41 +378,67 @@ async fn save_inline(
     } else {
         None
     };
-    let card = if new_card {
+    let card = if card_typed {
         let holder =
             errors.check("holder", parse_name(e.holder.as_deref().unwrap_or(""), "the card holder's name"));
         let number = errors.check("number", CardNumber::parse(e.number.as_deref().unwrap_or("")));
         let expiry = errors.check("expiry", parse_expiry(e.expiry.as_deref().unwrap_or(""), now));
         match (holder, number, expiry) {
-            (Some(h), Some(n), Some(x)) => Some((h, n, x)),
+            (Some(h), Some(n), Some(x)) => Some(crate::api::account::card_method(state, h, &n, x)?),
             _ => None,
         }
     } else {
         None
     };
-    if !errors.is_empty() {
-        return Err(crate::api::reject(AppError::Invalid(errors)));
-    }
-    let address_id = match address {
-        Some(a) => state
-            .store
-            .add_address(user_id, &a, now)
-            .await
-            .map_err(AppError::internal("inline address"))?
-            .to_string(),
-        None => address_id,
+    Ok(TypedIn { address_typed, card_typed, address, card })
+}
+
+/// Saves a typed-in address and card (after the gate took the stock) and returns what the
+/// order is placed with.
+#[cfg(feature = "ssr")]
+async fn save_chosen(
+    state: &crate::state::AppState,
+    user_id: i64,
+    address: Chosen<Address, shop_store::NewAddress>,
+    method: Chosen<PaymentMethod, shop_store::NewPaymentMethod>,
+) -> Result<(Address, PaymentMethod), AppError> {
+    use shop_domain::Timestamp;
+    let now = Timestamp::now();
+    let address = match address {
+        Chosen::Saved(a) => a,
+        Chosen::New(a) => {
+            let id = state
+                .store
+                .add_address(user_id, &a, now)
+                .await
+                .map_err(AppError::internal("inline address"))?;
+            Address {
+                id,
+                receiver: a.receiver,
+                street: a.street,
+                detail: a.detail,
+                zip: a.zip,
+                is_main: true,
+            }
+        }
     };
-    let payment_method_id = match card {
-        Some((holder, number, expiry)) => {
-            let method = crate::api::account::card_method(state, holder, &number, expiry)?;
+    let method = match method {
+        Chosen::Saved(m) => m,
+        Chosen::New(m) => {
+            let id = state
+                .store
+                .add_payment_method(user_id, &m, now)
+                .await
+                .map_err(AppError::internal("inline card"))?;
             state
                 .store
-                .add_payment_method(user_id, &method, now)
+                .payment_methods(user_id)
                 .await
-                .map_err(AppError::internal("inline card"))?
-                .to_string()
+                .map_err(AppError::internal("payment methods"))?
+                .into_iter()
+                .find(|p| p.id == id)
+                .ok_or(AppError::Internal)?
         }
-        None => payment_method_id,
     };
-    Ok((address_id, payment_method_id))
+    Ok((address, method))
 }

@@ -39,9 +39,51 @@ pub fn form_page_for(server_fn_path: &str, id: Option<&str>) -> Option<String> {
     form_page(server_fn_path).map(str::to_string).or_else(|| admin::form_page(server_fn_path, id))
 }
 
-/// A safe place to go back to after login: a local path, never another site.
+/// A safe place to go back to after login: a path on this site, never another one.
+///
+/// Only a plain absolute path is taken: it starts with one `/`, and every character is
+/// printable ASCII other than `\`. Browsers drop tabs and newlines from URLs and read `\` as
+/// `/`, so `/\t/evil.example` or `/\evil.example` would become `//evil.example`, another site.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
-    let n = next?.trim();
-    let ok = n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']);
-    ok.then(|| n.to_string())
+    let n = next?;
+    let printable = n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let path_only = n.starts_with('/') && !n.starts_with("//");
+    (printable && path_only).then(|| n.to_string())
+}
+
+/// Counts one order or cart write by this shopper against their budgets (per account and per
+/// client IP); 429 with `Retry-After` when over.
+#[cfg(feature = "ssr")]
+pub(crate) async fn throttle(kind: crate::auth::Write, user_id: i64) -> Result<(), crate::AppError> {
+    let state = crate::state::app_state()?;
+    let ip = crate::state::client_ip().await;
+    state.limits.write(kind, user_id, &ip).map_err(|secs| reject(crate::AppError::TooManyRequests(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_local_path_only() {
+        for ok in ["/", "/account", "/products?q=tea&page=2", "/orders/7#top", "/a%2F%2Fb"] {
+            assert_eq!(safe_next(Some(ok)).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/caf\u{e9}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(safe_next(None), None);
+    }
 }

@@ -44,10 +44,7 @@ pub async fn cancel_order(id: String) -> Result<(), AppError> {
         .map_err(AppError::internal("cancel"))?
     {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
-        Cancel::TooLate(status) => Err(reject(AppError::Conflict(format!(
-            "This order can't be cancelled any more: it is {}.",
-            status.label().to_lowercase()
-        )))),
+        Cancel::TooLate(state) => Err(reject(AppError::Conflict(state.too_late_to_cancel()))),
         Cancel::Cancelled { items, idempotency_key } => {
             for item in items {
                 if let Err(e) = state.gate.release(item, user.id, &idempotency_key).await {

@@ -1,10 +1,10 @@
 //! Server-only security: password hashing, secret encryption, attempt limits, sessions.
 
 pub mod limits;
-pub mod password;
-pub mod secrets;
 pub mod session;
 
-pub use limits::AttemptLimiter;
-pub use secrets::SecretBox;
+pub use shop_security::{password, secrets};
+
+pub use limits::{AttemptLimiter, LimitSettings, Limits, Write};
 pub use session::{current_user, require_admin, require_user, FormEcho};
+pub use shop_security::SecretBox;

@@ -67,6 +67,21 @@ pub async fn sign_in(user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// After a credential change: ends every session of the user, then keeps this one signed in
+/// under a new id (it is written again when this response is sent).
+pub async fn end_other_sessions(user_id: i64) -> Result<u64, AppError> {
+    let ended =
+        app_state()?.store.delete_user_sessions(user_id).await.map_err(AppError::internal("end sessions"))?;
+    sign_in(user_id).await?;
+    Ok(ended.saturating_sub(1))
+}
+
+/// Ends every session of the user, this one included.
+pub async fn sign_out_everywhere(user_id: i64) -> Result<(), AppError> {
+    app_state()?.store.delete_user_sessions(user_id).await.map_err(AppError::internal("end sessions"))?;
+    sign_out().await
+}
+
 /// Destroys the session, server side and cookie.
 pub async fn sign_out() -> Result<(), AppError> {
     session().await?.flush().await.map_err(session_err)

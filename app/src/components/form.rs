@@ -132,7 +132,9 @@ pub fn TextArea(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = 4)] rows: u32,
 ) -> impl IntoView {
-    let value = echoed(name).or(value).unwrap_or_default();
+    // tachys writes a textarea's children unescaped (it is not a raw-text element, but
+    // tachys treats it as one), so the text is escaped here.
+    let value = crate::escape::raw_text(&echoed(name).or(value).unwrap_or_default());
     let message = move || error.get().and_then(|e| e.field_message(name));
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");

@@ -1,6 +1,6 @@
 use crate::api::account::{
     account_overview, AddAddress, AddBankAccount, AddCard, ChangePassword, DeleteAddress,
-    DeletePaymentMethod, SetMainAddress, UpdateProfile,
+    DeletePaymentMethod, LogoutEverywhere, SetMainAddress, UpdateProfile,
 };
 use crate::components::error_view::{login_required, ErrorView};
 use crate::components::form::{action_error, Field, FormError};
@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "profile" => "Profile saved.",
-        "password" => "Password changed.",
+        "password" => "Password changed. Every other browser signed in to this account was signed out.",
         "address" => "Address added.",
         "main" => "Main address changed.",
         "address-removed" => "Address removed.",
@@ -29,6 +29,7 @@ pub fn AccountPage() -> impl IntoView {
     let done = use_query_map().read_untracked().get("done").and_then(|d| notice(&d));
     let profile = ServerAction::<UpdateProfile>::new();
     let password = ServerAction::<ChangePassword>::new();
+    let everywhere = ServerAction::<LogoutEverywhere>::new();
     let add_address = ServerAction::<AddAddress>::new();
     let main_address = ServerAction::<SetMainAddress>::new();
     let delete_address = ServerAction::<DeleteAddress>::new();
@@ -86,6 +87,10 @@ pub fn AccountPage() -> impl IntoView {
                                         <Field label="New password" name="new_password" kind="password" error=password_err autocomplete="new-password" required=true
                                             hint="At least 10 characters; not your email or username." />
                                         <button type="submit">"Change password"</button>
+                                    </ActionForm>
+                                    <ActionForm action=everywhere>
+                                        <p class="muted small">"Signed in on a device you no longer use?"</p>
+                                        <button type="submit" class="button-secondary">"Log out everywhere"</button>
                                     </ActionForm>
                                 </section>
 

@@ -97,7 +97,7 @@ pub fn OrderPage() -> impl IntoView {
                             }).collect_view()}
                         </ol>
                         <FormError error=cancel_error />
-                        {o.status.can_cancel().then(|| view! {
+                        {o.cancellable.then(|| view! {
                             <ActionForm action=cancel attr:class="cancel-form">
                                 <input type="hidden" name="id" value=o.id.to_string() />
                                 <button type="submit" class="button-secondary">"Cancel order"</button>

@@ -163,6 +163,9 @@ impl Store {
 
     // ---- sessions (the tower-sessions store lives in the server crate) ----
 
+    // `id` is the stored form of the session id (the server hashes it); `user_id` the
+    // signed-in user, if any.
+
     pub async fn session_load(&self, id: &str, now: Timestamp) -> Result<Option<Vec<u8>>> {
         Ok(sqlx::query_scalar("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
             .bind(id)
@@ -172,11 +175,19 @@ impl Store {
     }
 
     /// Inserts a new session; `false` when the id is taken.
-    pub async fn session_create(&self, id: &str, data: &[u8], expires_at: Timestamp) -> Result<bool> {
+    pub async fn session_create(
+        &self,
+        id: &str,
+        user_id: Option<i64>,
+        data: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<bool> {
         let n = sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
+        .bind(user_id)
         .bind(data)
         .bind(expires_at.millis())
         .execute(&self.pool)
@@ -185,12 +196,20 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn session_save(&self, id: &str, data: &[u8], expires_at: Timestamp) -> Result<()> {
+    pub async fn session_save(
+        &self,
+        id: &str,
+        user_id: Option<i64>,
+        data: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
+             expires_at = excluded.expires_at",
         )
         .bind(id)
+        .bind(user_id)
         .bind(data)
         .bind(expires_at.millis())
         .execute(&self.pool)
@@ -201,6 +220,24 @@ impl Store {
     pub async fn session_delete(&self, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Ends every session of `user_id` (password change, "log out everywhere"); how many.
+    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Sessions `user_id` has open (tests and the account page).
+    pub async fn user_session_count(&self, user_id: i64, now: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
+            .bind(user_id)
+            .bind(now.millis())
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
@@ -238,6 +275,7 @@ impl Store {
     /// Adds an address. The first address, or one asked to be main, becomes the only main one.
     pub async fn add_address(&self, user_id: i64, a: &NewAddress, now: Timestamp) -> Result<i64> {
         let mut tx = self.begin_write().await?;
+        self.lock_user(&mut tx, user_id).await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)
@@ -266,9 +304,19 @@ impl Store {
         Ok(id)
     }
 
+    /// Serialises one user's address changes: "one main address" is read, then written, so two
+    /// at once (two tabs, a double click) would both make one main and the second would break
+    /// `addresses_one_main_key`. SQLite's `BEGIN IMMEDIATE` already queues writers.
+    async fn lock_user(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, user_id: i64) -> Result<()> {
+        let lock = format!("SELECT id FROM users WHERE id = $1{}", crate::admin::for_update(self.backend));
+        sqlx::query(&lock).bind(user_id).fetch_optional(&mut **tx).await?;
+        Ok(())
+    }
+
     /// Makes one of the user's addresses the main one. `false` if it is not theirs.
     pub async fn set_main_address(&self, user_id: i64, address_id: i64) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        self.lock_user(&mut tx, user_id).await?;
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT id FROM addresses WHERE id = $1 AND user_id = $2")
                 .bind(address_id)

@@ -18,6 +18,7 @@ mod gate;
 mod orders;
 mod saga;
 mod seed;
+mod sim_ledger;
 mod sql;
 
 pub use accounts::{CreateUserError, NewAddress, NewPaymentMethod, NewUser};
@@ -70,6 +71,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// Fault injection (tests): fail the next order transaction midway.
+    #[cfg(feature = "test-hooks")]
     fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -82,11 +84,8 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
         if backend == Backend::Sqlite {
-            if let Some(dir) = sqlite_file_path(url).and_then(|p| p.parent().map(Path::to_path_buf)) {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
-                }
+            if let Some(file) = sqlite_file_path(url) {
+                private_sqlite_file(file)?;
             }
         }
         let options = AnyPoolOptions::new()
@@ -118,7 +117,12 @@ impl Store {
             url.to_string()
         };
         let pool = options.connect(&url).await?;
-        Ok(Store { pool, backend, fail_next_order: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            #[cfg(feature = "test-hooks")]
+            fail_next_order: Default::default(),
+        })
     }
 
     /// Applies the backend's migrations (idempotent).
@@ -162,6 +166,48 @@ impl Store {
 }
 
 /// The file behind a `sqlite:` URL, if it names one.
+/// The SQLite file holds password hashes, sessions and encrypted card numbers: its directory
+/// is created owner-only (0700) and the file and its WAL/SHM companions are made owner-only
+/// (0600). An existing directory is left as it is (it may be shared, like /tmp).
+fn private_sqlite_file(file: &Path) -> Result<()> {
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e| StoreError::Io(p, e)
+    };
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir.filter(|d| !d.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io(dir))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !file.exists() {
+            let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file);
+            match created {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(file)(e)),
+            }
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            let path = Path::new(&name);
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io(path))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn sqlite_file_path(url: &str) -> Option<&Path> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
@@ -171,6 +217,26 @@ pub fn sqlite_file_path(url: &str) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_file_and_its_directory_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = std::env::temp_dir().join(format!("shop-perm-{}", std::process::id()));
+        let dir = tmp.join("data");
+        let store = Store::connect(&format!("sqlite://{}/shop.db", dir.display()), 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("shop.db")), 0o600);
+        assert_eq!(mode(&dir.join("shop.db-wal")), 0o600, "SQLite gives the WAL the file's mode");
+        store.close().await;
+        // A file left world-readable by an older version is tightened on the next start.
+        std::fs::set_permissions(dir.join("shop.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::connect(&format!("sqlite://{}/shop.db", dir.display()), 1).await.unwrap().close().await;
+        assert_eq!(mode(&dir.join("shop.db")), 0o600);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     #[test]
     fn recognises_backends_and_files() {

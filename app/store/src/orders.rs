@@ -2,10 +2,12 @@
 
 use crate::{Result, Store, StoreError};
 use shop_domain::gate::GateItem;
+use shop_domain::saga::{SagaState, Step};
 use shop_domain::{
     Money, OrderDetail, OrderEvent, OrderLine, OrderStatus, OrderSummary, SaleWindow, Timestamp,
 };
 use sqlx::Row;
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::Ordering;
 
 /// What a flash sale sells, as checkout needs it.
@@ -53,8 +55,9 @@ pub enum Cancel {
         items: Vec<GateItem>,
         idempotency_key: String,
     },
-    /// Already shipped, delivered, failed or cancelled.
-    TooLate(OrderStatus),
+    /// Already handed to the carrier, shipped, delivered, failed or cancelled
+    /// ([`SagaState::too_late_to_cancel`] says which to the person who asked).
+    TooLate(SagaState),
     NotFound,
 }
 
@@ -120,6 +123,7 @@ pub(crate) async fn enqueue(
 
 impl Store {
     /// Test hook: the next `place_order` fails mid-transaction (and must roll back).
+    #[cfg(feature = "test-hooks")]
     pub fn inject_order_failure(&self) {
         self.fail_next_order.store(true, Ordering::SeqCst);
     }
@@ -192,6 +196,7 @@ impl Store {
                 return Err(err);
             }
         };
+        #[cfg(feature = "test-hooks")]
         if self.fail_next_order.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Corrupt("injected fault: order transaction aborted"));
         }
@@ -264,7 +269,8 @@ impl Store {
     ) -> Result<Cancel> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT status, sale_id, idempotency_key, total FROM orders WHERE id = $1 AND user_id = $2",
+            "SELECT status, saga_step, sale_id, idempotency_key, total FROM orders \
+             WHERE id = $1 AND user_id = $2",
         )
         .bind(order_id)
         .bind(user_id)
@@ -273,8 +279,16 @@ impl Store {
         let Some(row) = row else { return Ok(Cancel::NotFound) };
         let status: String = row.try_get("status")?;
         let status = OrderStatus::parse(&status).ok_or(StoreError::Corrupt("orders.status"))?;
+        let step: String = row.try_get("saga_step")?;
+        let step = Step::parse(&step).ok_or(StoreError::Corrupt("orders.saga_step"))?;
+        let state = SagaState { status, step };
+        // The domain decides; the update only applies it if nobody moved the order since.
+        if !state.may_cancel() {
+            return Ok(Cancel::TooLate(state));
+        }
         let changed = sqlx::query(
-            "UPDATE orders SET status = 'CANCELLED', failure_reason = $1, updated_at = $2              WHERE id = $3 AND status IN ('PENDING', 'PAID')",
+            "UPDATE orders SET status = 'CANCELLED', failure_reason = $1, updated_at = $2 \
+             WHERE id = $3 AND status = $4 AND saga_step = $5",
         )
         .bind(match by {
             CancelledBy::Buyer => "Cancelled by the buyer before shipping.",
@@ -282,11 +296,13 @@ impl Store {
         })
         .bind(now.millis())
         .bind(order_id)
+        .bind(status.as_str())
+        .bind(step.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if changed == 0 {
-            return Ok(Cancel::TooLate(status));
+            return Ok(Cancel::TooLate(state));
         }
         sqlx::query("UPDATE order_lines SET status = 'CANCELLED' WHERE order_id = $1")
             .bind(order_id)
@@ -371,8 +387,8 @@ impl Store {
     /// One of the user's orders (`None` for someone else's: it does not exist for them).
     pub async fn order_detail(&self, user_id: i64, order_id: i64) -> Result<Option<OrderDetail>> {
         let row = sqlx::query(
-            "SELECT id, status, failure_reason, total, sale_id, ship_receiver, ship_street, ship_detail, \
-             ship_zip, payment_label, created_at FROM orders WHERE id = $1 AND user_id = $2",
+            "SELECT id, status, saga_step, failure_reason, total, sale_id, ship_receiver, ship_street, \
+             ship_detail, ship_zip, payment_label, created_at FROM orders WHERE id = $1 AND user_id = $2",
         )
         .bind(order_id)
         .bind(user_id)
@@ -418,9 +434,13 @@ impl Store {
             if detail.is_empty() { String::new() } else { format!(" {detail}") },
             r.try_get::<String, _>("ship_zip")?
         );
+        let status = OrderStatus::parse(&status).ok_or(StoreError::Corrupt("orders.status"))?;
+        let step: String = r.try_get("saga_step")?;
+        let step = Step::parse(&step).ok_or(StoreError::Corrupt("orders.saga_step"))?;
         Ok(Some(OrderDetail {
             id: r.try_get("id")?,
-            status: OrderStatus::parse(&status).ok_or(StoreError::Corrupt("orders.status"))?,
+            status,
+            cancellable: SagaState { status, step }.may_cancel(),
             failure_reason: r.try_get("failure_reason")?,
             total: Money::from_minor(r.try_get("total")?),
             sale_id: r.try_get("sale_id")?,

@@ -48,15 +48,11 @@ impl StockGate for MemoryGate {
         Ok(true)
     }
 
-    async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError> {
+    async fn update(&self, item: GateItem, rules: GateRules, delta: i64) -> Result<bool, GateError> {
         let mut items = self.lock();
-        match items.get_mut(&item) {
-            Some(state) => state.rules = rules,
-            None => {
-                items.insert(item, ItemState { rules, held: HashMap::new(), keys: HashMap::new() });
-            }
-        }
-        Ok(())
+        let Some(state) = items.get_mut(&item) else { return Ok(false) };
+        state.rules = GateRules { available: (state.rules.available + delta).max(0), ..rules };
+        Ok(true)
     }
 
     async fn reserve(&self, req: &ReserveRequest) -> Result<Decision, GateError> {

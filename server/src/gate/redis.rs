@@ -4,6 +4,8 @@
 //! Keys per item (hash-tagged so one item's keys share a cluster slot):
 //! `<prefix>{<item>}:rules` hash available/limit/starts/ends (-1 = none),
 //! `<prefix>{<item>}:held` hash buyer → units, `<prefix>{<item>}:keys` hash "buyer:key" → units.
+//! A sale's three keys expire a day after the sale ends (`KEEP_AFTER_END_MS`), so Redis does not
+//! keep every sale ever run; a product's never expire.
 
 use redis::aio::ConnectionManager;
 use redis::Script;
@@ -28,6 +30,11 @@ if available < qty then return {4} end
 redis.call('HINCRBY', KEYS[1], 'available', -qty)
 redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
 redis.call('HSET', KEYS[3], k, qty)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
 return {0, available - qty}
 "#,
     )
@@ -50,14 +57,30 @@ return 1
 static LOAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-if ARGV[5] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'available', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
-if ARGV[5] == '0' then
-  redis.call('DEL', KEYS[2], KEYS[3])
-  for i = 6, #ARGV, 3 do
-    redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 2])
-    redis.call('HINCRBY', KEYS[3], ARGV[i] .. ':' .. ARGV[i + 1], ARGV[i + 2])
-  end
+redis.call('DEL', KEYS[2], KEYS[3])
+for i = 6, #ARGV, 3 do
+  redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 2])
+  redis.call('HINCRBY', KEYS[3], ARGV[i] .. ':' .. ARGV[i + 1], ARGV[i + 2])
+end
+if tonumber(ARGV[5]) > 0 then
+  for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[5]) end
+end
+return 1
+"#,
+    )
+});
+
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local a = tonumber(redis.call('HGET', KEYS[1], 'available')) + tonumber(ARGV[1])
+if a < 0 then a = 0 end
+redis.call('HSET', KEYS[1], 'available', a, 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
+for i = 1, 3 do
+  if tonumber(ARGV[5]) > 0 then redis.call('PEXPIREAT', KEYS[i], ARGV[5]) else redis.call('PERSIST', KEYS[i]) end
 end
 return 1
 "#,
@@ -77,6 +100,9 @@ return a
 "#,
     )
 });
+
+/// How long a sale's keys outlive its end.
+const KEEP_AFTER_END_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Clone)]
 pub struct RedisGate {
@@ -102,16 +128,29 @@ impl RedisGate {
         Ok(RedisGate { conn, prefix: prefix.to_string() })
     }
 
+    /// When an item's keys may go: a sale's a day after it ends (late cancellations can still
+    /// give units back until then; afterwards nobody can buy, and a reload from the database
+    /// answers "ended"). `-1`: never (products, and sales that ended over a day ago, which
+    /// would otherwise vanish as they are installed).
+    fn expire_at(rules: &GateRules) -> i64 {
+        let Some(w) = rules.window else { return -1 };
+        let at = w.ends_at.millis() + KEEP_AFTER_END_MS;
+        if at > Timestamp::now().millis() {
+            at
+        } else {
+            -1
+        }
+    }
+
     fn keys(&self, item: GateItem) -> [String; 3] {
         let base = format!("{}{{{item}}}", self.prefix);
         [format!("{base}:rules"), format!("{base}:held"), format!("{base}:keys")]
     }
 
-    async fn write_rules(
+    async fn install(
         &self,
         item: GateItem,
         rules: GateRules,
-        overwrite: bool,
         holdings: &[Holding],
     ) -> Result<bool, GateError> {
         let [r, h, k] = self.keys(item);
@@ -124,7 +163,7 @@ impl RedisGate {
             .arg(rules.per_buyer_limit.unwrap_or(-1))
             .arg(starts)
             .arg(ends)
-            .arg(if overwrite { "1" } else { "0" })
+            .arg(Self::expire_at(&rules))
             .arg(
                 holdings
                     .iter()
@@ -141,11 +180,25 @@ impl RedisGate {
 #[async_trait::async_trait]
 impl StockGate for RedisGate {
     async fn load(&self, item: GateItem, rules: GateRules, holdings: &[Holding]) -> Result<bool, GateError> {
-        self.write_rules(item, rules, false, holdings).await
+        self.install(item, rules, holdings).await
     }
 
-    async fn replace(&self, item: GateItem, rules: GateRules) -> Result<(), GateError> {
-        self.write_rules(item, rules, true, &[]).await.map(|_| ())
+    async fn update(&self, item: GateItem, rules: GateRules, delta: i64) -> Result<bool, GateError> {
+        let [r, h, k] = self.keys(item);
+        let (starts, ends) = rules.window.map_or((-1, -1), |w| (w.starts_at.millis(), w.ends_at.millis()));
+        let updated: i64 = UPDATE
+            .key(r)
+            .key(h)
+            .key(k)
+            .arg(delta)
+            .arg(rules.per_buyer_limit.unwrap_or(-1))
+            .arg(starts)
+            .arg(ends)
+            .arg(Self::expire_at(&rules))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(updated == 1)
     }
 
     async fn reserve(&self, req: &ReserveRequest) -> Result<Decision, GateError> {

@@ -15,11 +15,11 @@ pub mod relay;
 mod stock;
 
 use crate::bus::{ConsumerContext, DeadLetters, EventBus, Handler, RetryPolicy};
-use app::auth::SecretBox;
 use shop_domain::gate::StockGate;
 use shop_domain::providers::{Carrier, PaymentProvider};
 use shop_domain::saga::{topic, Envelope, EventKind};
 use shop_domain::Timestamp;
+use shop_security::SecretBox;
 use shop_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +73,9 @@ pub struct SagaSettings {
     pub reconcile_every: Duration,
     /// Re-drives before an order is failed (and compensated).
     pub max_redrives: i64,
+    /// Sent outbox rows and handled-message ids older than this are deleted (hourly, by the
+    /// reconciler). Longer than any redelivery: a message older than this is never seen again.
+    pub message_retention: Duration,
 }
 
 impl Default for SagaSettings {
@@ -87,6 +90,7 @@ impl Default for SagaSettings {
             tracker_poll: Duration::from_millis(500),
             stuck_after: Duration::from_secs(60),
             reconcile_every: Duration::from_secs(10),
+            message_retention: Duration::from_secs(7 * 24 * 3600),
             max_redrives: 5,
         }
     }

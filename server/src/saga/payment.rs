@@ -4,12 +4,12 @@
 
 use super::{event, parse, SagaDeps, SagaSettings};
 use crate::bus::{HandleError, Handler, Message};
-use app::auth::SecretBox;
 use shop_domain::providers::{
     ChargeOutcome, ChargeRequest, CircuitBreaker, Instrument, PaymentProvider, ProviderError,
 };
 use shop_domain::saga::{Envelope, EventKind};
 use shop_domain::{OrderStatus, Timestamp};
+use shop_security::SecretBox;
 use shop_store::{SagaOrder, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

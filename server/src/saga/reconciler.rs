@@ -6,7 +6,7 @@
 use super::orchestrator::apply;
 use super::{SagaDeps, SagaSettings};
 use shop_domain::gate::GateItem;
-use shop_domain::saga::{react, EventKind, Reaction, SagaState, Step};
+use shop_domain::saga::{react, EventKind, Reaction, SagaState, Step, Unstick};
 use shop_domain::{OrderStatus, Timestamp};
 use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
@@ -67,11 +67,22 @@ impl Reconciler {
     ) -> Result<Option<bool>, String> {
         let mut tx = self.deps.store.begin_saga(now).await.map_err(|e| e.to_string())?;
         let Some(order) = tx.order(order_id).await.map_err(|e| e.to_string())? else { return Ok(None) };
-        let Some(command) = order.state.step.command() else { return Ok(None) };
         if order.step_since >= cutoff || order.state.step == Step::Done {
             return Ok(None); // moved on, or another reconciler got here first
         }
         let cause = format!("reconciler:{}:{}", order.id, order.redrives + 1);
+        let command = match order.state.unstick() {
+            Unstick::Redrive(command) => command,
+            Unstick::Nothing => return Ok(None),
+            Unstick::Settle(reaction) => {
+                // A cancel whose `order.cancelled` never reached the orders worker: settle it
+                // here (a late copy then finds the order done and changes nothing).
+                apply(&mut tx, &order, &reaction, &cause, "{}").await.map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                tracing::warn!(order_id, "settled a cancel whose event never arrived");
+                return Ok(Some(true));
+            }
+        };
         if order.redrives >= self.settings.max_redrives {
             if order.state.step.may_give_up() {
                 let reaction = give_up(order.state);
@@ -181,13 +192,28 @@ fn give_up(state: SagaState) -> Reaction {
     r
 }
 
+/// How often old messages are pruned.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+
 pub async fn run(deps: SagaDeps, settings: SagaSettings, stop: CancellationToken) {
     let every = settings.reconcile_every;
+    let retention = settings.message_retention.as_millis() as i64;
+    let store = deps.store.clone();
+    let mut pruned_at = Timestamp::from_millis(0);
     let mut reconciler = Reconciler::new(deps, settings);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
+        }
+        let now = Timestamp::now();
+        if now.millis() - pruned_at.millis() >= PRUNE_EVERY_MS {
+            pruned_at = now;
+            match store.prune_messages(Timestamp::from_millis(now.millis() - retention)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned old outbox rows and message ids"),
+                Err(e) => tracing::warn!(error = %e, "pruning old messages failed"),
+            }
         }
         match reconciler.pass(Timestamp::now()).await {
             Ok(p) if p != Pass::default() => tracing::info!(?p, "reconciler pass"),

@@ -65,6 +65,14 @@ impl TestApp {
             env.insert(k, v.to_string());
         }
         env.insert("SHOP_ADDR", "127.0.0.1:0".into());
+        env.entry("SHOP_METRICS_ADDR").or_insert_with(|| "127.0.0.1:0".into());
+        if db == Db::Postgres {
+            // A shared database needs the shared stock gate (the shop refuses to start without).
+            env.entry("REDIS_URL").or_insert_with(|| {
+                std::env::var("SHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+            });
+            env.entry("SHOP_REDIS_PREFIX").or_insert_with(|| format!("test:{}:", uuid_like()));
+        }
         env.insert("SHOP_DATA_DIR", dir.path().display().to_string());
         env.insert("SHOP_SEED", opts.seed.to_string());
         env.insert("SHOP_DB_MAX_CONNECTIONS", "8".into());
@@ -117,6 +125,12 @@ impl TestApp {
 
     pub fn gate(&self) -> &std::sync::Arc<dyn shop_domain::gate::StockGate> {
         &self.running.as_ref().expect("running").gate
+    }
+
+    /// Where this app serves `/metrics`.
+    pub fn metrics_url(&self) -> String {
+        let addr = self.running.as_ref().expect("running").metrics_addr.expect("metrics served");
+        format!("http://{addr}/metrics")
     }
 
     pub fn bus(&self) -> &std::sync::Arc<dyn shop::bus::EventBus> {

@@ -141,6 +141,8 @@ pub struct AdminOrderDetail {
     pub payment_label: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Whether it may still be cancelled ([`crate::saga::SagaState::may_cancel`]).
+    pub cancellable: bool,
     pub lines: Vec<OrderLine>,
     pub payment: Option<StepRecord>,
     pub delivery: Option<StepRecord>,

@@ -52,13 +52,19 @@ pub(crate) fn done(path: &str) {
     leptos_axum::redirect(path);
 }
 
-/// Tells the stock gate about an item's new rules after an admin change committed: installs
-/// them (with each buyer's holding) if the gate had not loaded the item yet, else replaces the
-/// rules and keeps the holdings and idempotency keys.
+/// Tells the stock gate about an admin change to `item` that moved its units by `delta`.
+///
+/// A loaded item gets the new window and limit and `delta` added to what it has left, never a
+/// count read from the database: a buyer may hold a unit the database does not show yet (the
+/// order is being written), and overwriting the count would sell that unit again. An item the
+/// gate has not loaded is loaded from the database, which already includes the change. (If
+/// another request loads it at the same moment, from before or after the change, only a
+/// decrease is applied again: the safe direction; the reconciler repairs the rest.)
 #[cfg(feature = "ssr")]
 pub(crate) async fn sync_gate(
     state: &crate::state::AppState,
     item: shop_domain::gate::GateItem,
+    delta: i64,
 ) -> Result<(), AppError> {
     let loaded = state
         .store
@@ -74,10 +80,13 @@ pub(crate) async fn sync_gate(
                 .into(),
         ))
     };
-    if !state.gate.load(item, rules, &held).await.map_err(down)? {
-        state.gate.replace(item, rules).await.map_err(down)?;
+    if !state.gate.update(item, rules, delta).await.map_err(down)?
+        && !state.gate.load(item, rules, &held).await.map_err(down)?
+        && delta < 0
+    {
+        state.gate.update(item, rules, delta).await.map_err(down)?;
     }
-    tracing::info!(%item, available = rules.available, "stock gate updated");
+    tracing::info!(%item, delta, "stock gate updated");
     Ok(())
 }
 

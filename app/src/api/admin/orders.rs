@@ -81,10 +81,7 @@ pub async fn admin_cancel_order(id: String) -> Result<(), AppError> {
         .map_err(AppError::internal("admin cancel"))?
     {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
-        Cancel::TooLate(status) => Err(reject(AppError::Conflict(format!(
-            "This order can't be cancelled any more: it is {}.",
-            status.label().to_lowercase()
-        )))),
+        Cancel::TooLate(state) => Err(reject(AppError::Conflict(state.too_late_to_cancel()))),
         Cancel::Cancelled { items, idempotency_key } => {
             for item in items {
                 if let Err(e) = state.gate.release(item, buyer, &idempotency_key).await {

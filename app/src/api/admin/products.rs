@@ -133,12 +133,13 @@ pub async fn update_product(
         .await
         .map_err(AppError::internal("update product"))?
     {
-        SaveProduct::Saved(_) => {}
+        SaveProduct::Saved { stock_delta, .. } => {
+            tracing::info!(admin_id = admin.id, product_id = id, "product updated");
+            super::sync_gate(&state, GateItem::Product(id), stock_delta).await?;
+        }
         SaveProduct::NotFound => return Err(reject(AppError::NotFound("Product".into()))),
         SaveProduct::StockTooLow(message) => return Err(reject(AppError::field("stock", message))),
     }
-    tracing::info!(admin_id = admin.id, product_id = id, "product updated");
-    super::sync_gate(&state, GateItem::Product(id)).await?;
     super::done(&format!("/admin/products/{id}?done=saved"));
     Ok(())
 }

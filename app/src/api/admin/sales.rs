@@ -62,11 +62,11 @@ async fn finish(
     use shop_domain::gate::GateItem;
     use shop_store::SaveSale;
     match saved {
-        SaveSale::Saved { id, product_id } => {
+        SaveSale::Saved { id, product_id, quantity_delta } => {
             tracing::info!(admin_id, sale_id = id, "sale saved");
             // The sale's own rules, then the product's (what the sale sets aside changed).
-            super::sync_gate(state, GateItem::Sale(id)).await?;
-            super::sync_gate(state, GateItem::Product(product_id)).await?;
+            super::sync_gate(state, GateItem::Sale(id), quantity_delta).await?;
+            super::sync_gate(state, GateItem::Product(product_id), -quantity_delta).await?;
             Ok(id)
         }
         SaveSale::Rejected(SaleRejection::Invalid(errors)) => Err(reject(AppError::Invalid(errors))),

@@ -91,7 +91,7 @@ fn OrderDetail(
                         <section class="panel" aria-labelledby="actions-h">
                             <h2 id="actions-h">"Actions"</h2>
                             <div class="row-actions">
-                                {o.status.can_cancel().then(|| {
+                                {o.cancellable.then(|| {
                                     let id = id.clone();
                                     view! {
                                         <ActionForm action=cancel attr:class="inline-form">
@@ -112,8 +112,12 @@ fn OrderDetail(
                                     }
                                 })}
                             </div>
-                            {(!o.status.can_cancel()).then(|| view! {
-                                <p class="muted small">{format!("No cancel: the order is {}.", o.status.label().to_lowercase())}</p>
+                            {(!o.cancellable).then(|| view! {
+                                <p class="muted small">{if o.status.can_cancel() {
+                                    "No cancel: the parcel is being handed to the carrier.".to_string()
+                                } else {
+                                    format!("No cancel: the order is {}.", o.status.label().to_lowercase())
+                                }}</p>
                             })}
                         </section>
 

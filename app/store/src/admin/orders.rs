@@ -114,7 +114,7 @@ impl Store {
     /// event payload, its outbox events and its dead letters.
     pub async fn admin_order(&self, id: i64) -> Result<Option<AdminOrderDetail>> {
         let row = sqlx::query(
-            "SELECT o.id, o.status, o.failure_reason, o.total, o.sale_id, o.user_id, u.email, u.name, \
+            "SELECT o.id, o.status, o.saga_step, o.failure_reason, o.total, o.sale_id, o.user_id, u.email, u.name, \
              o.ship_receiver, o.ship_street, o.ship_detail, o.ship_zip, o.payment_label, o.created_at, o.updated_at \
              FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1",
         )
@@ -201,9 +201,14 @@ impl Store {
             if detail.is_empty() { String::new() } else { format!(" {detail}") },
             r.try_get::<String, _>("ship_zip")?
         );
+        let status = status_of(&r)?;
+        let saga_step: String = r.try_get("saga_step")?;
+        let saga_step =
+            shop_domain::saga::Step::parse(&saga_step).ok_or(StoreError::Corrupt("orders.saga_step"))?;
         Ok(Some(AdminOrderDetail {
             id: r.try_get("id")?,
-            status: status_of(&r)?,
+            status,
+            cancellable: shop_domain::saga::SagaState { status, step: saga_step }.may_cancel(),
             failure_reason: r.try_get("failure_reason")?,
             total: Money::from_minor(r.try_get("total")?),
             sale_id: r.try_get("sale_id")?,

@@ -15,7 +15,12 @@ use sqlx::Row;
 /// The outcome of saving a product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveProduct {
-    Saved(i64),
+    /// Written; `stock_delta` is the change to the stock, for the stock gate (which must add
+    /// it, not take the new count: buyers may hold units the database does not show yet).
+    Saved {
+        id: i64,
+        stock_delta: i64,
+    },
     NotFound,
     /// The new stock is below what orders and sales were promised (field message).
     StockTooLow(String),
@@ -274,7 +279,7 @@ impl Store {
         write_tags_and_images(&mut tx, id, d).await?;
         audit(&mut tx, actor, "product.update", &format!("product:{id}"), &changes(&old, d), now).await?;
         tx.commit().await?;
-        Ok(SaveProduct::Saved(id))
+        Ok(SaveProduct::Saved { id, stock_delta: d.stock - old.stock })
     }
 
     /// "Delete": a product nothing references is deleted; one that orders or sales reference

@@ -13,10 +13,13 @@ use sqlx::Row;
 /// The outcome of saving a sale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveSale {
-    /// Written: the gate must now be told (sale and product).
+    /// Written: the gate must now be told (sale and product). `quantity_delta` is how much
+    /// the sale's quantity grew (all of it for a new sale); the product's free stock changes by
+    /// the opposite (a sale that has not ended sets its unsold quantity aside).
     Saved {
         id: i64,
         product_id: i64,
+        quantity_delta: i64,
     },
     Rejected(SaleRejection),
     /// No such sale (edit).
@@ -207,6 +210,7 @@ impl Store {
             }
         };
         tx.commit().await?;
-        Ok(SaveSale::Saved { id: sale_id, product_id })
+        let quantity_delta = d.quantity - old.as_ref().map_or(0, |o| o.quantity);
+        Ok(SaveSale::Saved { id: sale_id, product_id, quantity_delta })
     }
 }

@@ -1,7 +1,6 @@
 //! argon2id password hashing (OWASP: m = 19 MiB, t = 2, p = 1 — the crate's defaults), run on
 //! tokio's blocking pool so a burst of logins never stalls the async runtime.
 
-use crate::AppError;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use std::sync::OnceLock;
 
@@ -9,16 +8,21 @@ fn hasher() -> Argon2<'static> {
     Argon2::default()
 }
 
-pub async fn hash(password: String) -> Result<String, AppError> {
+/// Hashing could not be done (logged with its cause; nothing about the password).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct PasswordError;
+
+pub async fn hash(password: String) -> Result<String, PasswordError> {
     tokio::task::spawn_blocking(move || hasher().hash_password(password.as_bytes()).map(|h| h.to_string()))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing task failed");
-            AppError::Internal
+            PasswordError
         })?
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
-            AppError::Internal
+            PasswordError
         })
 }
 
@@ -43,4 +47,16 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_password() {
+        let h = super::hash("correct horse battery".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(super::verify("correct horse battery".into(), Some(h.clone())).await);
+        assert!(!super::verify("wrong".into(), Some(h)).await);
+        assert!(!super::verify("anything".into(), None).await, "no account never verifies");
+    }
 }
