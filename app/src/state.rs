@@ -12,8 +12,9 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Attempt budgets: sign-in/up per IP and account; orders and cart writes per account and IP.
     pub limits: Limits,
-    /// Decides every purchase (in-memory, or Redis when `REDIS_URL` is set).
-    pub gate: std::sync::Arc<dyn shop_domain::gate::StockGate>,
+    /// Moves stock between the database and the stock gate (in-memory, or Redis when
+    /// `REDIS_URL` is set): every purchase, cancel and admin change goes through it.
+    pub inventory: shop_store::Inventory,
     /// Where uploaded product images are stored (`$SHOP_DATA_DIR/uploads`).
     pub uploads_dir: std::path::PathBuf,
 }

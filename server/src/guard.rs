@@ -33,6 +33,8 @@ use tower::ServiceExt;
 
 /// Largest form a browser may post (file uploads are streamed, not read here).
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// How much of a too-large form is read and dropped before answering 413.
+const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
 fn is_multipart(req: &Request) -> bool {
     req.headers()
@@ -81,6 +83,25 @@ fn is_form(req: &Request) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
 }
 
+/// A form body of at most [`MAX_FORM_BYTES`]; `None` when larger (or unreadable). A larger body
+/// is still read (and dropped) up to [`DRAIN_BYTES`], so the client finishes sending and reads
+/// the 413 instead of a broken connection.
+async fn read_form(body: Body) -> Option<axum::body::Bytes> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let (mut kept, mut seen) = (Vec::new(), 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len();
+        if seen <= MAX_FORM_BYTES {
+            kept.extend_from_slice(&chunk);
+        } else if seen > DRAIN_BYTES {
+            return None;
+        }
+    }
+    (seen <= MAX_FORM_BYTES).then(|| kept.into())
+}
+
 pub async fn well_formed(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     if let Some(q) = req.uri().query() {
@@ -106,7 +127,7 @@ pub async fn well_formed(req: Request, next: Next) -> Response {
         );
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+    let Some(bytes) = read_form(body).await else {
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large.");
     };
     if !has_type && !bytes.is_empty() {

@@ -176,7 +176,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let deps = saga::SagaDeps {
             store: store.clone(),
             bus: bus.clone(),
-            gate: gate.clone(),
+            inventory: shop_store::Inventory::new(store.clone(), gate.clone()),
             secrets: secrets.clone(),
             payments: Arc::new(sim::SimPaymentProvider::new(store.clone(), config.payment)),
             carrier: Arc::new(sim::SimCarrier::new(config.carrier)),
@@ -219,7 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .site_addr(addr)
         .build();
     let state = AppState {
-        gate: gate.clone(),
+        inventory: shop_store::Inventory::new(store.clone(), gate.clone()),
         uploads_dir: config.data_dir.join("uploads"),
         store: store.clone(),
         secrets,

@@ -62,6 +62,7 @@ in_both_modes!(
     raising_a_live_sales_quantity_lets_the_next_buyer_buy,
     a_new_sale_is_buyable_at_once_and_holds_back_product_stock,
     a_stock_edit_reaches_the_gate,
+    admin_edits_keep_a_reservation_in_flight,
     staff_cancel_refunds_a_paid_order_and_returns_the_stock,
     staff_retry_sends_the_waiting_step_again,
     dead_letters_replay_once_through_the_outbox,
@@ -888,6 +889,55 @@ async fn a_stock_edit_reaches_the_gate(app: &TestApp) {
     assert_eq!(buy_product(app, &bob, mug, 3, "stock-key-3").await.status(), StatusCode::CONFLICT);
     assert_eq!(buy_product(app, &bob, mug, 2, "stock-key-4").await.status(), StatusCode::OK);
     assert_eq!(buy_product(app, &bob, mug, 1, "stock-key-5").await.status(), StatusCode::CONFLICT);
+}
+
+/// A buyer's unit is taken in the gate but their order is not written yet when an admin saves
+/// (the hardening issue's race e): the save must add the admin's change to the gate, not
+/// overwrite the gate with a count from the database that does not show that unit.
+async fn admin_edits_keep_a_reservation_in_flight(app: &TestApp) {
+    use shop_domain::gate::{GateItem, ReserveRequest};
+    let (_, admin) = user(app, "boss", Role::Admin).await;
+    let lamp = product(app, "Lamp", 10_000, 50).await;
+    let sale = create_sale(app, &admin, &sale_fields(lamp, 5, 1, &live_window())).await;
+    let ann = buyer(app, "ann").await;
+    order_id(buy_sale(app, &ann, sale, "flight-key-1").await).await;
+    let in_flight = |item, key: &str| ReserveRequest {
+        item,
+        buyer: 4242,
+        quantity: 1,
+        idempotency_key: key.into(),
+        now: Timestamp::now(),
+    };
+    app.gate().reserve(&in_flight(GateItem::Sale(sale), "flight-sale")).await.unwrap();
+    assert_eq!(app.gate().available(GateItem::Sale(sale)).await.unwrap(), Some(3));
+    let stored: serde_json::Value = client()
+        .get(app.url(&format!("/api/admin/sale?id={sale}")))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = datetime_value(Timestamp::from_millis(stored["window"]["starts_at"].as_i64().unwrap()));
+    let mut edit = sale_fields(lamp, 7, 1, &(start, live_window().1));
+    edit[0] = ("id", s(sale));
+    assert_eq!(api(app, Some(&admin), "/api/admin/sales/update", &edit).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.gate().available(GateItem::Sale(sale)).await.unwrap(),
+        Some(5),
+        "3 left + 2 more; the unit in flight stays taken"
+    );
+
+    // The same for a product's stock.
+    let mug = product(app, "Mug", 1_200, 10).await;
+    order_id(buy_product(app, &ann, mug, 1, "flight-key-2").await).await;
+    app.gate().reserve(&in_flight(GateItem::Product(mug), "flight-product")).await.unwrap();
+    assert_eq!(app.gate().available(GateItem::Product(mug)).await.unwrap(), Some(8));
+    let mut f = product_fields("Mug", "12.00", "15");
+    f.push(("id", s(mug)));
+    assert_eq!(api(app, Some(&admin), "/api/admin/products/update", &f).await.status(), StatusCode::OK);
+    assert_eq!(app.gate().available(GateItem::Product(mug)).await.unwrap(), Some(13), "8 + 5");
 }
 
 async fn staff_cancel_refunds_a_paid_order_and_returns_the_stock(app: &TestApp) {

@@ -36,6 +36,7 @@ macro_rules! in_both_modes {
 }
 
 in_both_modes!(&[] =>
+    a_double_click_with_a_typed_in_card_saves_it_once,
     a_cart_double_submit_never_gives_back_what_the_order_holds,
     a_password_change_signs_out_every_other_session,
     client_mistakes_are_4xx_and_change_nothing,
@@ -587,4 +588,68 @@ async fn a_cart_double_submit_never_gives_back_what_the_order_holds(app: &TestAp
         assert_eq!(gate, database, "product {p}: the gate gave back units that orders hold");
         assert_eq!(database, 100 - rounds);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A double click on a first purchase (race f)
+
+/// A first purchase types the address and card into the buy form. A double click must save
+/// them once (they used to be saved before the idempotency check), and two tabs buying at once
+/// must not break "one main address" (a 500 on PostgreSQL).
+async fn a_double_click_with_a_typed_in_card_saves_it_once(app: &TestApp) {
+    let s = sale(app, 10, 3, -60, 3600).await;
+    let user = app
+        .store()
+        .create_user(
+            &NewUser {
+                email: "first@example.com".into(),
+                username: "first_1".into(),
+                password_hash: "unused".into(),
+                name: "First Buyer".into(),
+                phone: None,
+                role: Role::Customer,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let cookie = common::shopping::session_cookie(app.store(), user).await;
+    let click = |key: &'static str| {
+        let (client, base, cookie) = (app.another_browser(), app.base.clone(), cookie.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{base}/api/buy"))
+                .header("origin", &base)
+                .header("cookie", &cookie)
+                .form(&[
+                    ("sale_id", s.to_string()),
+                    ("quantity", "1".into()),
+                    ("idempotency_key", key.to_string()),
+                    ("receiver", "First Buyer".into()),
+                    ("street", "1 Main St".into()),
+                    ("zip", "12345".into()),
+                    ("holder", "First Buyer".into()),
+                    ("number", "4242 4242 4242 4242".into()),
+                    ("expiry", "12/39".into()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let (a, b) = (click("first-key-1"), click("first-key-1"));
+    assert_eq!((a.await.unwrap(), b.await.unwrap()), (StatusCode::OK, StatusCode::OK), "both show the order");
+    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM orders WHERE user_id = {user}")).await, 1);
+    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM payment_methods WHERE user_id = {user}")).await, 1);
+    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM addresses WHERE user_id = {user}")).await, 1);
+
+    // Two tabs, two forms (two keys), both typing the address in: two orders, one main address.
+    let (a, b) = (click("first-key-2"), click("first-key-3"));
+    let statuses = [a.await.unwrap(), b.await.unwrap()];
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
+    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM addresses WHERE user_id = {user}")).await, 3);
+    let main =
+        count(app, &format!("SELECT COUNT(*) FROM addresses WHERE user_id = {user} AND is_main = 1")).await;
+    assert_eq!(main, 1);
 }

@@ -44,6 +44,8 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(180);
 /// re-drives an order after 15 s without progress (so orders stalled by the outage move again).
 const SHOP_ENV: &[(&str, &str)] = &[
     ("SHOP_SEED", "false"),
+    // Every buyer of the race connects from 127.0.0.1: no per-IP budget.
+    ("SHOP_WRITES_PER_MINUTE_PER_IP", "0"),
     ("SHOP_DB_MAX_CONNECTIONS", "8"),
     ("SHOP_KAFKA_PARTITIONS", "4"),
     ("SHOP_PAYMENT_LATENCY_MS", "5"),
@@ -761,6 +763,11 @@ impl OversellWatch {
 
 // ---- Processes -----------------------------------------------------------------------------
 
+/// The broker's storage engine: `SHOP_TANSU_STORAGE`, default `sqlite://tansu.db`.
+fn storage_engine() -> String {
+    std::env::var("SHOP_TANSU_STORAGE").unwrap_or_else(|_| "sqlite://tansu.db".into())
+}
+
 /// A child process; killed (SIGKILL) when dropped, whatever happened.
 struct Proc {
     name: String,
@@ -874,7 +881,9 @@ impl Harness {
     }
 
     /// Starts tansu on the harness's port with file storage (`sqlite://tansu.db` in its own
-    /// directory), so a restart keeps the topics, the messages and the committed offsets.
+    /// directory), so a restart keeps the topics, the messages and the committed offsets; or
+    /// with `SHOP_TANSU_STORAGE=memory://tansu/` (a build without libsql), where a restart
+    /// loses them all and the shop must recover from total broker data loss.
     async fn start_broker(&mut self) {
         self.broker_starts += 1;
         let url = format!("tcp://{}", self.brokers());
@@ -883,7 +892,7 @@ impl Harness {
         let child = Command::new(&self.tansu)
             .current_dir(self.dir.join("broker"))
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(["--storage-engine", &storage_engine()])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -461,7 +461,7 @@ async fn stuck_orders_are_redriven_then_failed_and_gate_drift_is_repaired(app: &
     let deps = SagaDeps {
         store: app.store().clone(),
         bus: app.bus().clone(),
-        gate: app.gate().clone(),
+        inventory: shop_store::Inventory::new(app.store().clone(), app.gate().clone()),
         secrets: common::test_secrets(),
         payments: Arc::new(shop::sim::SimPaymentProvider::new(app.store().clone(), Default::default())),
         carrier: Arc::new(shop::sim::SimCarrier::new(Default::default())),

@@ -79,13 +79,13 @@ pub async fn remove_from_cart(product_id: String) -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 mod place {
-    use crate::api::checkout::shared::{self, give_back};
+    use crate::api::checkout::shared;
     use crate::api::checkout::BuyResult;
     use crate::api::reject;
     use crate::AppError;
-    use shop_domain::gate::{Decision, GateItem, ReserveRequest};
+    use shop_domain::gate::{Decision, GateItem};
     use shop_domain::{FieldErrors, Timestamp};
-    use shop_store::NewLine;
+    use shop_store::{AllOrNone, NewLine};
 
     /// Reserves every line in the gate (all or none), then places one order.
     pub async fn order(
@@ -114,52 +114,36 @@ mod place {
             return Ok(shared::to_order(id, true));
         }
         let now = Timestamp::now();
-        let mut taken: Vec<GateItem> = Vec::new();
-        // Every request with this key reserves its lines in the same order, and the first line
-        // decides who places the order: a request whose first reservation is a duplicate is
-        // a second submit of the same form; it takes nothing and answers with the first one's
-        // order. So no request ever gives back a unit that another one's order holds.
-        let mut by_product: Vec<&NewLine> = lines.iter().collect();
-        by_product.sort_by_key(|l| l.product_id);
-        for (n, line) in by_product.into_iter().enumerate() {
-            let item = GateItem::Product(line.product_id);
-            let quantity = u32::try_from(line.quantity).unwrap_or(0).max(1);
-            let request =
-                ReserveRequest { item, buyer: user_id, quantity, idempotency_key: key.clone(), now };
-            let decision =
-                match crate::api::checkout::gatekeeping::reserve(state.gate.as_ref(), &state.store, &request)
-                    .await
-                {
-                    Ok(d) => d,
-                    Err(e) => {
-                        give_back(&state, &taken, user_id, &key).await;
-                        return Err(reject(e));
-                    }
-                };
-            match decision {
-                Decision::Reserved { .. } => taken.push(item),
-                Decision::Duplicate if n == 0 => return shared::await_order(&state, user_id, &key).await,
-                Decision::Duplicate => {
-                    // Only a key spent by an earlier, failed attempt gets here.
-                    give_back(&state, &taken, user_id, &key).await;
-                    return Err(reject(AppError::Conflict(
-                        "This order was already tried; reload the page and try again (nothing was ordered)."
-                            .into(),
-                    )));
-                }
-                refused => {
-                    give_back(&state, &taken, user_id, &key).await;
-                    let message = match refused {
-                        Decision::SoldOut => format!(
-                            "Not enough {} left for {} (nothing was ordered).",
-                            line.name, line.quantity
-                        ),
-                        _ => format!("{} can't be bought right now (nothing was ordered).", line.name),
-                    };
-                    return Err(reject(AppError::Conflict(message)));
-                }
+        let wanted: Vec<(GateItem, u32)> = lines
+            .iter()
+            .map(|l| (GateItem::Product(l.product_id), u32::try_from(l.quantity).unwrap_or(0).max(1)))
+            .collect();
+        let taken = match state
+            .inventory
+            .reserve_all(user_id, &key, &wanted, now)
+            .await
+            .map_err(shared::inventory_error)?
+        {
+            AllOrNone::Reserved(taken) => taken,
+            // A second submit of this form: the first one places the order.
+            AllOrNone::Follower => return shared::await_order(&state, user_id, &key).await,
+            AllOrNone::SpentKey => {
+                return Err(reject(AppError::Conflict(
+                    "This order was already tried; reload the page and try again (nothing was ordered)."
+                        .into(),
+                )))
             }
-        }
+            AllOrNone::Refused { index, decision } => {
+                let line = &lines[index];
+                let message = match decision {
+                    Decision::SoldOut => {
+                        format!("Not enough {} left for {} (nothing was ordered).", line.name, line.quantity)
+                    }
+                    _ => format!("{} can't be bought right now (nothing was ordered).", line.name),
+                };
+                return Err(reject(AppError::Conflict(message)));
+            }
+        };
         shared::place_reserved(&state, user_id, lines, from_cart, &key, address, method, &taken, now).await
     }
 }

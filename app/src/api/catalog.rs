@@ -39,12 +39,10 @@ pub async fn home() -> Result<HomeData, AppError> {
     .await;
     let mut live = Vec::new();
     for sale in sales.map_err(AppError::internal("home: sales"))? {
-        live.push(
-            match crate::api::checkout::gatekeeping::live_remaining(state.gate.as_ref(), sale.id).await {
-                Some(left) => sale.with_remaining(left),
-                None => sale,
-            },
-        );
+        live.push(match state.inventory.available(shop_domain::gate::GateItem::Sale(sale.id)).await {
+            Some(left) => sale.with_remaining(left),
+            None => sale,
+        });
     }
     Ok(HomeData {
         sales: live,
@@ -107,7 +105,7 @@ pub async fn get_sale(id: String) -> Result<SaleDetail, AppError> {
         .await
         .map_err(AppError::internal("sale"))?
         .ok_or_else(|| reject(AppError::NotFound("Sale".into())))?;
-    if let Some(left) = crate::api::checkout::gatekeeping::live_remaining(state.gate.as_ref(), id).await {
+    if let Some(left) = state.inventory.available(shop_domain::gate::GateItem::Sale(id)).await {
         sale.summary = sale.summary.with_remaining(left);
     }
     Ok(sale)

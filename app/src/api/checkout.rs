@@ -97,9 +97,8 @@ pub(crate) mod shared {
         BuyResult { order_id, repeated }
     }
 
-    /// Writes the order for stock already reserved under `key` (`taken`). When the order is
-    /// not written (the key's order already exists, e.g. the gate forgot the key after a
-    /// restart, or the transaction failed) the reservations are given back.
+    /// Writes the order for stock already reserved under `key` (`taken`); the inventory gives
+    /// the reservations back when the order is not written.
     #[allow(clippy::too_many_arguments)]
     pub async fn place_reserved(
         state: &AppState,
@@ -124,19 +123,12 @@ pub(crate) mod shared {
             payment_method_id: method.id,
             payment_label: method.masked(),
         };
-        match state.store.place_order(&order, now).await {
-            Ok(Placed::Created(id)) => {
+        match state.inventory.place(&order, taken, now).await.map_err(AppError::internal("place order"))? {
+            Placed::Created(id) => {
                 tracing::info!(order_id = id, user_id, lines = order.lines.len(), "order placed");
                 Ok(to_order(id, false))
             }
-            Ok(Placed::Existing(id)) => {
-                give_back(state, taken, user_id, key).await;
-                Ok(to_order(id, true))
-            }
-            Err(e) => {
-                give_back(state, taken, user_id, key).await;
-                Err(AppError::internal("place order")(e))
-            }
+            Placed::Existing(id) => Ok(to_order(id, true)),
         }
     }
 
@@ -160,51 +152,17 @@ pub(crate) mod shared {
         )))
     }
 
-    /// Gives back reservations taken under `key` (an order that will not be written).
-    pub async fn give_back(state: &AppState, items: &[GateItem], buyer: i64, key: &str) {
-        for item in items {
-            match state.gate.release(*item, buyer, key).await {
-                Ok(_) => tracing::warn!(%item, buyer, "reservation released"),
-                Err(e) => {
-                    tracing::error!(%item, buyer, error = %e, "could not release a reservation; the reconciler must fix the drift")
-                }
+    /// The gate did not answer: nothing was taken.
+    pub fn inventory_error(e: shop_store::InventoryError) -> AppError {
+        match e {
+            shop_store::InventoryError::Gate(e) => {
+                tracing::error!(error = %e, "stock gate");
+                reject(AppError::Unavailable(
+                    "Buying is paused for a moment. Nothing was charged; please try again.".into(),
+                ))
             }
+            shop_store::InventoryError::Store(e) => AppError::internal("inventory")(e),
         }
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) mod gatekeeping {
-    use crate::AppError;
-    use shop_domain::gate::{Decision, GateItem, ReserveRequest, StockGate};
-    use shop_store::Store;
-
-    fn down(e: shop_domain::gate::GateError) -> AppError {
-        tracing::error!(error = %e, "stock gate");
-        AppError::Unavailable("Buying is paused for a moment. Nothing was charged; please try again.".into())
-    }
-
-    /// Asks the gate; when it has not seen the sale yet, loads it from the database and asks again.
-    pub async fn reserve(
-        gate: &dyn StockGate,
-        store: &Store,
-        req: &ReserveRequest,
-    ) -> Result<Decision, AppError> {
-        let first = gate.reserve(req).await.map_err(down)?;
-        if first != Decision::Unknown {
-            return Ok(first);
-        }
-        let loaded = store.gate_state(req.item, req.now).await;
-        let Some((rules, held)) = loaded.map_err(AppError::internal("gate state"))? else {
-            return Ok(first);
-        };
-        gate.load(req.item, rules, &held).await.map_err(down)?;
-        gate.reserve(req).await.map_err(down)
-    }
-
-    /// Units the gate still has for a sale, if it has loaded it.
-    pub async fn live_remaining(gate: &dyn StockGate, sale_id: i64) -> Option<i64> {
-        gate.available(GateItem::Sale(sale_id)).await.ok().flatten()
     }
 }
 
@@ -290,7 +248,7 @@ pub async fn buy(
     let now = Timestamp::now();
     let item = GateItem::Sale(sale_id);
     let request = ReserveRequest { item, buyer: user.id, quantity, idempotency_key: key.clone(), now };
-    let decision = gatekeeping::reserve(state.gate.as_ref(), &state.store, &request).await.map_err(reject)?;
+    let decision = state.inventory.reserve(&request).await.map_err(shared::inventory_error)?;
     match decision {
         Decision::Reserved { .. } => {}
         Decision::Duplicate => return shared::await_order(&state, user.id, &key).await,
@@ -314,7 +272,7 @@ pub async fn buy(
     let (address, method) = match save_chosen(&state, user.id, address, method).await {
         Ok(saved) => saved,
         Err(e) => {
-            shared::give_back(&state, &[item], user.id, &key).await;
+            state.inventory.give_back(&[item], user.id, &key).await;
             return Err(e);
         }
     };

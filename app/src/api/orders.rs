@@ -38,20 +38,14 @@ pub async fn cancel_order(id: String) -> Result<(), AppError> {
     let id = crate::api::catalog::parse_id(&id, "Order").map_err(reject)?;
     let state = crate::state::app_state()?;
     match state
-        .store
-        .cancel_order(user.id, id, shop_store::CancelledBy::Buyer, shop_domain::Timestamp::now())
+        .inventory
+        .cancel(user.id, id, shop_store::CancelledBy::Buyer, shop_domain::Timestamp::now())
         .await
         .map_err(AppError::internal("cancel"))?
     {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
         Cancel::TooLate(state) => Err(reject(AppError::Conflict(state.too_late_to_cancel()))),
-        Cancel::Cancelled { items, idempotency_key } => {
-            for item in items {
-                if let Err(e) = state.gate.release(item, user.id, &idempotency_key).await {
-                    // The order is cancelled either way; the reconciler returns the stock.
-                    tracing::error!(order_id = id, %item, error = %e, "cancel: could not release stock in the gate");
-                }
-            }
+        Cancel::Cancelled { .. } => {
             tracing::info!(order_id = id, user_id = user.id, "order cancelled");
             leptos_axum::redirect(&format!("/orders/{id}"));
             Ok(())

@@ -15,6 +15,7 @@ mod cart;
 mod catalog;
 mod error;
 mod gate;
+mod inventory;
 mod orders;
 mod saga;
 mod seed;
@@ -26,6 +27,7 @@ pub use admin::{RemoveProduct, SaveProduct, SaveSale};
 pub use cart::ProductOffer;
 pub use catalog::NO_IMAGE;
 pub use error::{Result, StoreError};
+pub use inventory::{AllOrNone, Inventory, InventoryError};
 pub use orders::{Cancel, CancelledBy, NewLine, NewOrder, Placed, SaleOffer};
 pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,

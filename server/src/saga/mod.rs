@@ -15,7 +15,6 @@ pub mod relay;
 mod stock;
 
 use crate::bus::{ConsumerContext, DeadLetters, EventBus, Handler, RetryPolicy};
-use shop_domain::gate::StockGate;
 use shop_domain::providers::{Carrier, PaymentProvider};
 use shop_domain::saga::{topic, Envelope, EventKind};
 use shop_domain::Timestamp;
@@ -101,7 +100,8 @@ impl Default for SagaSettings {
 pub struct SagaDeps {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
-    pub gate: Arc<dyn StockGate>,
+    /// Every stock movement between the database and the gate.
+    pub inventory: shop_store::Inventory,
     pub secrets: SecretBox,
     pub payments: Arc<dyn PaymentProvider>,
     pub carrier: Arc<dyn Carrier>,
@@ -161,7 +161,7 @@ pub fn spawn(
             Role::Stock => tasks.push(consumer(
                 stock::GROUP,
                 vec![topic::STOCK],
-                Arc::new(stock::StockWorker::new(deps.store.clone(), deps.gate.clone())),
+                Arc::new(stock::StockWorker::new(deps.store.clone(), deps.inventory.clone())),
             )),
             Role::Reconciler => {
                 tasks.push(tokio::spawn(reconciler::run(deps.clone(), settings.clone(), stop.clone())))

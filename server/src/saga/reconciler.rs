@@ -142,7 +142,7 @@ impl Reconciler {
         let mut repairs = 0;
         let mut seen = HashMap::new();
         for item in self.deps.store.gate_items_to_check(now).await? {
-            let actual = match self.deps.gate.available(item).await {
+            let actual = match self.deps.inventory.gate_count(item).await {
                 Ok(Some(a)) => a,
                 Ok(None) => continue, // not loaded: it will load from the database
                 Err(e) => {
@@ -165,7 +165,7 @@ impl Reconciler {
             let settled = now.millis() - sighting.since.millis() >= GATE_LEAK_SETTLE_MS;
             if (gap < 0 && repeated) || (gap > 0 && settled) {
                 tracing::warn!(%item, gate = actual, database = expected, "stock gate drift; repairing");
-                match self.deps.gate.adjust(item, actual, gap).await {
+                match self.deps.inventory.repair(item, actual, gap).await {
                     Ok(Some(_)) => repairs += 1,
                     Ok(None) => {} // moved meanwhile (or another reconciler repaired it)
                     Err(e) => tracing::warn!(%item, error = %e, "could not repair the gate"),

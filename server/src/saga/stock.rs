@@ -4,22 +4,20 @@
 
 use super::{event, parse};
 use crate::bus::{HandleError, Handler, Message};
-use shop_domain::gate::StockGate;
 use shop_domain::saga::EventKind;
 use shop_domain::Timestamp;
 use shop_store::{StockCommit, Store};
-use std::sync::Arc;
 
 pub const GROUP: &str = "stock";
 
 pub struct StockWorker {
     store: Store,
-    gate: Arc<dyn StockGate>,
+    inventory: shop_store::Inventory,
 }
 
 impl StockWorker {
-    pub fn new(store: Store, gate: Arc<dyn StockGate>) -> Self {
-        StockWorker { store, gate }
+    pub fn new(store: Store, inventory: shop_store::Inventory) -> Self {
+        StockWorker { store, inventory }
     }
 }
 
@@ -97,15 +95,7 @@ impl Handler for StockWorker {
                 }
                 tx.commit().await?;
                 if let Some(r) = released {
-                    let mut items = r.items.clone();
-                    items.dedup();
-                    for item in items {
-                        // Exactly once per (buyer, key) in the gate itself; a failure here is
-                        // repaired by the reconciler's drift check.
-                        if let Err(e) = self.gate.release(item, r.buyer, &r.idempotency_key).await {
-                            tracing::warn!(order_id = env.order_id, %item, error = %e, "could not return stock to the gate");
-                        }
-                    }
+                    self.inventory.released(env.order_id, &r).await;
                 }
                 Ok(())
             }

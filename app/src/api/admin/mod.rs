@@ -52,42 +52,24 @@ pub(crate) fn done(path: &str) {
     leptos_axum::redirect(path);
 }
 
-/// Tells the stock gate about an admin change to `item` that moved its units by `delta`.
-///
-/// A loaded item gets the new window and limit and `delta` added to what it has left, never a
-/// count read from the database: a buyer may hold a unit the database does not show yet (the
-/// order is being written), and overwriting the count would sell that unit again. An item the
-/// gate has not loaded is loaded from the database, which already includes the change. (If
-/// another request loads it at the same moment, from before or after the change, only a
-/// decrease is applied again: the safe direction; the reconciler repairs the rest.)
+/// Tells the stock gate, through the inventory, about a committed admin change that moved
+/// `item`'s units by `delta` ([`shop_store::Inventory::admin_changed`]).
 #[cfg(feature = "ssr")]
 pub(crate) async fn sync_gate(
     state: &crate::state::AppState,
     item: shop_domain::gate::GateItem,
     delta: i64,
 ) -> Result<(), AppError> {
-    let loaded = state
-        .store
-        .gate_state(item, shop_domain::Timestamp::now())
-        .await
-        .map_err(AppError::internal("gate state"))?;
-    // An archived product has no rules: nobody can buy it, so there is nothing to update.
-    let Some((rules, held)) = loaded else { return Ok(()) };
-    let down = |e: shop_domain::gate::GateError| {
-        tracing::error!(%item, error = %e, "admin change saved but the stock gate was not updated");
-        crate::api::reject(AppError::Unavailable(
-            "Saved, but the stock gate did not answer, so buyers may still see the old numbers. Save again in a moment."
-                .into(),
-        ))
-    };
-    if !state.gate.update(item, rules, delta).await.map_err(down)?
-        && !state.gate.load(item, rules, &held).await.map_err(down)?
-        && delta < 0
-    {
-        state.gate.update(item, rules, delta).await.map_err(down)?;
-    }
-    tracing::info!(%item, delta, "stock gate updated");
-    Ok(())
+    state.inventory.admin_changed(item, delta, shop_domain::Timestamp::now()).await.map_err(|e| match e {
+        shop_store::InventoryError::Gate(e) => {
+            tracing::error!(%item, error = %e, "admin change saved but the stock gate was not updated");
+            crate::api::reject(AppError::Unavailable(
+                "Saved, but the stock gate did not answer, so buyers may still see the old numbers. Save again in a moment."
+                    .into(),
+            ))
+        }
+        shop_store::InventoryError::Store(e) => AppError::internal("gate state")(e),
+    })
 }
 
 /// `POST /api/admin/role` — `email`, `role` (`customer` | `admin`): grant or revoke staff access.

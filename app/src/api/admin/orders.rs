@@ -75,19 +75,14 @@ pub async fn admin_cancel_order(id: String) -> Result<(), AppError> {
         .map_err(AppError::internal("order buyer"))?
         .ok_or_else(|| reject(AppError::NotFound("Order".into())))?;
     match state
-        .store
-        .cancel_order(buyer, id, shop_store::CancelledBy::Staff, now)
+        .inventory
+        .cancel(buyer, id, shop_store::CancelledBy::Staff, now)
         .await
         .map_err(AppError::internal("admin cancel"))?
     {
         Cancel::NotFound => Err(reject(AppError::NotFound("Order".into()))),
         Cancel::TooLate(state) => Err(reject(AppError::Conflict(state.too_late_to_cancel()))),
-        Cancel::Cancelled { items, idempotency_key } => {
-            for item in items {
-                if let Err(e) = state.gate.release(item, buyer, &idempotency_key).await {
-                    tracing::error!(order_id = id, %item, error = %e, "admin cancel: could not release stock in the gate");
-                }
-            }
+        Cancel::Cancelled { .. } => {
             // The cancel is committed (by the path buyers use too); its audit row follows.
             let detail = "cancelled by staff; a paid order is refunded by the payment worker";
             if let Err(e) =

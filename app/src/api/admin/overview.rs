@@ -14,9 +14,7 @@ pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
     let state = crate::state::app_state()?;
     let mut board = state.store.dashboard(state.now()).await.map_err(AppError::internal("dashboard"))?;
     for sale in &mut board.live_sales {
-        if let Some(left) =
-            crate::api::checkout::gatekeeping::live_remaining(state.gate.as_ref(), sale.id).await
-        {
+        if let Some(left) = state.inventory.available(shop_domain::gate::GateItem::Sale(sale.id)).await {
             *sale = sale.clone().with_remaining(left);
         }
     }

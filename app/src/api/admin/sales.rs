@@ -16,9 +16,7 @@ pub async fn admin_sales(#[server(default)] page: Option<String>) -> Result<Page
     let mut sales =
         state.store.admin_sales(page, state.now()).await.map_err(AppError::internal("admin sales"))?;
     for sale in &mut sales.items {
-        if let Some(left) =
-            crate::api::checkout::gatekeeping::live_remaining(state.gate.as_ref(), sale.id).await
-        {
+        if let Some(left) = state.inventory.available(shop_domain::gate::GateItem::Sale(sale.id)).await {
             *sale = sale.clone().with_remaining(left);
         }
     }
@@ -39,7 +37,7 @@ pub async fn admin_sale(id: String) -> Result<SaleSummary, AppError> {
         .map_err(AppError::internal("admin sale"))?
         .ok_or_else(|| reject(AppError::NotFound("Sale".into())))?
         .summary;
-    Ok(match crate::api::checkout::gatekeeping::live_remaining(state.gate.as_ref(), id).await {
+    Ok(match state.inventory.available(shop_domain::gate::GateItem::Sale(id)).await {
         Some(left) => sale.with_remaining(left),
         None => sale,
     })
