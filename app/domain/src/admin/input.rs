@@ -11,10 +11,19 @@ pub const MAX_UNITS: i64 = 1_000_000;
 /// `12`, `12.5`, `12.50`, `$1,234.50` → cents. Never negative, never a float.
 pub fn parse_money(raw: &str, what: &str) -> Result<Money, String> {
     let bad = || format!("Enter {what} like 12.50 (0 or more).");
-    let s = raw.trim().trim_start_matches('$').replace(',', "");
-    if s.is_empty() {
+    let raw = raw.trim().trim_start_matches('$');
+    if raw.is_empty() {
         return Err(format!("Enter {what}."));
     }
+    // A comma only between thousands ("1,250.00"): "1,00" is one euro-style dollar, not a
+    // hundred, and is refused rather than guessed.
+    let whole = raw.split('.').next().unwrap_or("");
+    if raw.contains(',') && !thousands_grouped(whole) {
+        return Err(format!(
+            "Enter {what} with a dot before the cents, like 12.50 (a comma only between thousands, like 1,250.00)."
+        ));
+    }
+    let s = raw.replace(',', "");
     let (units, cents) = match s.split_once('.') {
         Some((u, c)) => (u, c),
         None => (s.as_str(), ""),
@@ -41,6 +50,14 @@ pub fn parse_money(raw: &str, what: &str) -> Result<Money, String> {
         return Err(format!("{} can be at most {}.", capitalise(what), Money::from_minor(MAX_PRICE_MINOR)));
     }
     Ok(Money::from_minor(minor))
+}
+
+/// `1,234,567`: digit groups of three after the first (of one to three), nothing else.
+fn thousands_grouped(whole: &str) -> bool {
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or("");
+    let digits = |g: &str| g.chars().all(|c| c.is_ascii_digit());
+    (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g))
 }
 
 /// A whole number in `min..=max`.
@@ -170,6 +187,17 @@ mod tests {
             assert!(parse_money(bad, "a price").is_err(), "{bad}");
         }
         assert!(parse_money("1000000.01", "a price").unwrap_err().contains("at most $1,000,000.00"));
+    }
+
+    #[test]
+    fn a_comma_is_only_a_thousands_separator() {
+        assert_eq!(parse_money("1,000", "a price"), Ok(Money::from_minor(100_000)));
+        assert_eq!(parse_money("12,345.60", "a price"), Ok(Money::from_minor(1_234_560)));
+        for ambiguous in ["1,00", "12,5", "1,0000", ",100", "1,00.50", "1.00,5"] {
+            let err = parse_money(ambiguous, "the price").unwrap_err();
+            assert!(err.contains("dot before the cents") || err.contains("like 12.50"), "{ambiguous}: {err}");
+        }
+        assert!(parse_money("1,00", "the price").unwrap_err().contains("dot before the cents"));
     }
 
     #[test]
