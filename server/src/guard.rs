@@ -36,11 +36,16 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 /// How much of a too-large form is read and dropped before answering 413.
 const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
-fn is_multipart(req: &Request) -> bool {
+/// Whether the request's `Content-Type` is `media_type` (any parameters, any case).
+fn has_content_type(req: &Request, media_type: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(media_type))
+}
+
+fn is_multipart(req: &Request) -> bool {
+    has_content_type(req, "multipart/form-data")
 }
 
 pub async fn multipart_only(req: Request, next: Next) -> Response {
@@ -77,10 +82,7 @@ fn check_urlencoded(raw: &[u8]) -> Result<(), &'static str> {
 }
 
 fn is_form(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+    has_content_type(req, "application/x-www-form-urlencoded")
 }
 
 /// A form body of at most [`MAX_FORM_BYTES`]; `None` when larger (or unreadable). A larger body

@@ -248,6 +248,19 @@ fn sale_fields(
     ]
 }
 
+/// A sale as `GET /api/admin/sale` answers an admin.
+async fn admin_sale(app: &TestApp, admin: &str, sale: i64) -> serde_json::Value {
+    client()
+        .get(app.url(&format!("/api/admin/sale?id={sale}")))
+        .header("cookie", admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Creates a sale through the admin API; returns its id.
 async fn create_sale(app: &TestApp, admin: &str, fields: &[(&str, String)]) -> i64 {
     let res = api(app, Some(admin), "/api/admin/sales/create", fields).await;
@@ -798,15 +811,7 @@ async fn raising_a_live_sales_quantity_lets_the_next_buyer_buy(app: &TestApp) {
     assert_eq!(buy_sale(app, &cid, sale, "raise-key-cid-1").await.status(), StatusCode::CONFLICT, "sold out");
 
     // The form sends the start back as shown (to the minute).
-    let stored: serde_json::Value = client()
-        .get(app.url(&format!("/api/admin/sale?id={sale}")))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = admin_sale(app, &admin, sale).await;
     assert_eq!(stored["status"], "SoldOut");
     let start = datetime_value(Timestamp::from_millis(stored["window"]["starts_at"].as_i64().unwrap()));
     let edit = |quantity: i64| {
@@ -910,15 +915,7 @@ async fn admin_edits_keep_a_reservation_in_flight(app: &TestApp) {
     };
     app.gate().reserve(&in_flight(GateItem::Sale(sale), "flight-sale")).await.unwrap();
     assert_eq!(app.gate().available(GateItem::Sale(sale)).await.unwrap(), Some(3));
-    let stored: serde_json::Value = client()
-        .get(app.url(&format!("/api/admin/sale?id={sale}")))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = admin_sale(app, &admin, sale).await;
     let start = datetime_value(Timestamp::from_millis(stored["window"]["starts_at"].as_i64().unwrap()));
     let mut edit = sale_fields(lamp, 7, 1, &(start, live_window().1));
     edit[0] = ("id", s(sale));
