@@ -4,5 +4,5 @@
 mod memory;
 mod redis;
 
-pub use self::redis::RedisGate;
+pub use self::redis::{RedisGate, RESERVE_LUA};
 pub use memory::MemoryGate;

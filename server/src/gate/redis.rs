@@ -13,9 +13,8 @@ use shop_domain::gate::{Decision, GateError, GateItem, GateRules, Holding, Reser
 use shop_domain::Timestamp;
 use std::sync::LazyLock;
 
-static RESERVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+/// The reserve decision (public so the drill can measure it alone with `redis-benchmark`).
+pub const RESERVE_LUA: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {6} end
 local k = ARGV[1] .. ':' .. ARGV[2]
 if redis.call('HEXISTS', KEYS[3], k) == 1 then return {1} end
@@ -36,9 +35,9 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 return {0, available - qty}
-"#,
-    )
-});
+"#;
+
+static RESERVE: LazyLock<Script> = LazyLock::new(|| Script::new(RESERVE_LUA));
 
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
