@@ -17,6 +17,8 @@ pub struct AppState {
     pub inventory: shop_store::Inventory,
     /// Where uploaded product images are stored (`$SHOP_DATA_DIR/uploads`).
     pub uploads_dir: std::path::PathBuf,
+    /// Users read with their session this instant (one query resolves who is asking).
+    pub signed_in: crate::auth::SignedIn,
 }
 
 impl AppState {

@@ -195,6 +195,11 @@ impl Deployment {
         }
     }
 
+    /// The shop processes' ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
     /// Peak resident memory of the shop processes, in MiB (from /proc; 0 where unavailable).
     pub fn peak_rss_mib(&self) -> f64 {
         self.children

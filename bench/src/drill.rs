@@ -134,6 +134,7 @@ async fn drill(shop: &Deployment, scenario: &Scenario, conns: usize) -> Result<M
         + Duration::from_millis((opens.millis() - Timestamp::now().millis()).max(0) as u64 + 2);
     let total = scenario.requests();
     let make_buyers = buyers.clone();
+    let profile = crate::profile::start(shop, &format!("{}-{}-{conns}", shop.mode.name(), scenario.name));
     let fired: Fired = load::fire(Fire {
         addrs: shop.web.clone(),
         conns: if scenario.overload { total } else { conns },
@@ -143,6 +144,7 @@ async fn drill(shop: &Deployment, scenario: &Scenario, conns: usize) -> Result<M
         classify: Arc::new(classify),
     })
     .await?;
+    crate::profile::stop(profile);
     let s = &fired.samples;
     let mut out = Measured {
         mode: shop.mode,

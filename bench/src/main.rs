@@ -6,6 +6,7 @@ mod deploy;
 mod drill;
 mod load;
 mod prepare;
+mod profile;
 mod report;
 
 use anyhow::{bail, Context as _, Result};

@@ -224,6 +224,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store: store.clone(),
         secrets,
         limits: app::auth::Limits::new(config.limits),
+        signed_in: app::auth::SignedIn::default(),
     };
     let limits = state.limits.clone();
     let sessions =

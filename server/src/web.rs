@@ -88,14 +88,16 @@ pub fn router(
     app_state: AppState,
     sessions: SessionSettings,
 ) -> (Router, Router) {
-    let session_layer = SessionManagerLayer::new(DbSessionStore::new(app_state.store.clone()))
-        .with_name("flashmart_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(sessions.secure)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
-            sessions.idle_minutes,
-        )));
+    let session_layer = SessionManagerLayer::new(
+        DbSessionStore::new(app_state.store.clone()).handing_users_to(app_state.signed_in.clone()),
+    )
+    .with_name("flashmart_session")
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(sessions.secure)
+    .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
+        sessions.idle_minutes,
+    )));
     let (metric_layer, metrics) = metrics_pair();
     let state = WebState { leptos_options: leptos_options.clone(), app: app_state.clone(), metrics };
     let routes = route_list();

@@ -85,6 +85,7 @@ pub async fn update_profile(name: String, #[server(default)] phone: Option<Strin
         .update_profile(user.id, &name, phone.as_deref(), shop_domain::Timestamp::now())
         .await
         .map_err(AppError::internal("update profile"))?;
+    state.signed_in.forget(user.id);
     done("profile");
     Ok(())
 }

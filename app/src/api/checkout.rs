@@ -217,34 +217,26 @@ pub async fn buy(
         inline,
         &mut errors,
     )?;
-    let (address, method) = shared::pick_address_and_payment(
-        &state,
-        user.id,
-        address_id.as_deref().unwrap_or_default(),
-        payment_method_id.as_deref().unwrap_or_default(),
-        &mut errors,
-    )
-    .await?;
-    // A typed address or card stands in for the saved one it replaces.
-    let address = address.map(Chosen::Saved).or(typed.address.map(Chosen::New));
-    let method = method.map(Chosen::Saved).or(typed.card.map(Chosen::New));
-    if typed.address_typed {
-        errors.remove("address_id");
-    }
-    if typed.card_typed {
-        errors.remove("payment_method_id");
-    }
-    let (Some(quantity), Some(address), Some(method), true) = (quantity, address, method, errors.is_empty())
-    else {
+    let address_id = address_id.unwrap_or_default();
+    let payment_method_id = payment_method_id.unwrap_or_default();
+    // A form that cannot be right is answered with all its problems before anything is taken
+    // (the saved address and card are looked up only to say what is wrong with them).
+    let address_given = !address_id.trim().is_empty() || typed.address_typed;
+    let method_given = !payment_method_id.trim().is_empty() || typed.card_typed;
+    let Some(quantity) = quantity.filter(|_| errors.is_empty() && address_given && method_given) else {
+        shared::pick_address_and_payment(&state, user.id, &address_id, &payment_method_id, &mut errors)
+            .await?;
+        if typed.address_typed {
+            errors.remove("address_id");
+        }
+        if typed.card_typed {
+            errors.remove("payment_method_id");
+        }
         return Err(reject(AppError::Invalid(errors)));
     };
-    let offer = state
-        .store
-        .sale_offer(sale_id)
-        .await
-        .map_err(AppError::internal("sale offer"))?
-        .ok_or_else(|| reject(AppError::NotFound("Sale".into())))?;
 
+    // The gate decides first: a refused buyer (sold out, over the limit, not open) costs this
+    // request nothing more, however many are refused at once.
     let now = Timestamp::now();
     let item = GateItem::Sale(sale_id);
     let request = ReserveRequest { item, buyer: user.id, quantity, idempotency_key: key.clone(), now };
@@ -252,6 +244,11 @@ pub async fn buy(
     match decision {
         Decision::Reserved { .. } => {}
         Decision::Duplicate => return shared::await_order(&state, user.id, &key).await,
+        Decision::Unknown
+            if state.store.sale_offer(sale_id).await.map_err(AppError::internal("sale offer"))?.is_none() =>
+        {
+            return Err(reject(AppError::NotFound("Sale".into())));
+        }
         other => {
             let (_, message) = refusal(other).unwrap_or((409, "This can't be bought right now.".into()));
             return Err(reject(if other == Decision::Unknown {
@@ -262,15 +259,42 @@ pub async fn buy(
         }
     }
 
-    let line = shop_store::NewLine {
-        product_id: offer.product_id,
-        sale_id: Some(sale_id),
-        name: offer.name,
-        unit_price: offer.sale_price,
-        quantity: i64::from(quantity),
-    };
-    let (address, method) = match save_chosen(&state, user.id, address, method).await {
-        Ok(saved) => saved,
+    // Taken: now what the order needs. Anything wrong gives the units back.
+    let placed = async {
+        let (address, method) =
+            shared::pick_address_and_payment(&state, user.id, &address_id, &payment_method_id, &mut errors)
+                .await?;
+        // A typed address or card stands in for the saved one it replaces.
+        let address = address.map(Chosen::Saved).or(typed.address.map(Chosen::New));
+        let method = method.map(Chosen::Saved).or(typed.card.map(Chosen::New));
+        if typed.address_typed {
+            errors.remove("address_id");
+        }
+        if typed.card_typed {
+            errors.remove("payment_method_id");
+        }
+        let (Some(address), Some(method), true) = (address, method, errors.is_empty()) else {
+            return Err(reject(AppError::Invalid(std::mem::take(&mut errors))));
+        };
+        let offer = state
+            .store
+            .sale_offer(sale_id)
+            .await
+            .map_err(AppError::internal("sale offer"))?
+            .ok_or_else(|| reject(AppError::NotFound("Sale".into())))?;
+        let line = shop_store::NewLine {
+            product_id: offer.product_id,
+            sale_id: Some(sale_id),
+            name: offer.name,
+            unit_price: offer.sale_price,
+            quantity: i64::from(quantity),
+        };
+        let (address, method) = save_chosen(&state, user.id, address, method).await?;
+        Ok((line, address, method))
+    }
+    .await;
+    let (line, address, method) = match placed {
+        Ok(ready) => ready,
         Err(e) => {
             state.inventory.give_back(&[item], user.id, &key).await;
             return Err(e);

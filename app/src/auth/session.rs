@@ -1,5 +1,6 @@
-//! Who is signed in: the user id lives in the tower-sessions session; everything else is read
-//! fresh from the database so a role change or profile edit shows at once.
+//! Who is signed in: the user id lives in the tower-sessions session; the user is read with the
+//! session in one query (see [`super::signed_in`]), so a role change or profile edit shows on the
+//! next request.
 
 use crate::state::app_state;
 use crate::AppError;
@@ -33,6 +34,9 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
         return Ok(None);
     };
     let state = app_state()?;
+    if let Some(user) = state.signed_in.fresh(id) {
+        return Ok(Some(user));
+    }
     let user = state.store.user(id).await.map_err(AppError::internal("load current user"))?;
     if user.is_none() {
         // The account is gone: forget it.

@@ -174,6 +174,30 @@ impl Store {
             .await?)
     }
 
+    /// A live session's data and, in the same query, the user it is signed in as (if any, and
+    /// if the account still exists): one round trip resolves who is asking.
+    pub async fn session_load_with_user(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Vec<u8>, Option<CurrentUser>)>> {
+        let row = sqlx::query(
+            "SELECT s.data, u.id, u.username, u.email, u.name, u.phone, u.role FROM sessions s \
+             LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
+        )
+        .bind(id)
+        .bind(now.millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let data: Vec<u8> = row.try_get("data")?;
+        let user = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(Some((data, user)))
+    }
+
     /// Inserts a new session; `false` when the id is taken.
     pub async fn session_create(
         &self,

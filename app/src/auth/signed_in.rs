@@ -1,0 +1,91 @@
+//! Who is signed in, handed from the session load to [`crate::auth::current_user`].
+//!
+//! The session store reads the session and its user in one query
+//! (`Store::session_load_with_user`) and leaves the user here; `current_user` takes it instead
+//! of asking the database a second time. An entry is used for at most [`FRESH`] after it was
+//! read, so a change made by another process (a role granted with `shop admin promote`, a
+//! profile edited through another web process) shows within a second; a change made through
+//! this process forgets the entry at once. Sessions themselves are never cached: a logout or
+//! a password change (which deletes sessions) takes effect on the next request everywhere.
+
+use shop_domain::CurrentUser;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a user read with their session stands for them.
+pub const FRESH: Duration = Duration::from_secs(1);
+
+/// Entries above this count are pruned of stale ones.
+const PRUNE_ABOVE: usize = 4_096;
+
+#[derive(Clone, Default, Debug)]
+pub struct SignedIn {
+    users: Arc<Mutex<HashMap<i64, (CurrentUser, Instant)>>>,
+}
+
+impl SignedIn {
+    /// A user just read from the database with their session.
+    pub fn put(&self, user: CurrentUser) {
+        let now = Instant::now();
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if users.len() >= PRUNE_ABOVE {
+            users.retain(|_, (_, at)| now.duration_since(*at) < FRESH);
+        }
+        users.insert(user.id, (user, now));
+    }
+
+    /// The user, if read within [`FRESH`].
+    pub fn fresh(&self, id: i64) -> Option<CurrentUser> {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users.get(&id).filter(|(_, at)| at.elapsed() < FRESH).map(|(u, _)| u.clone())
+    }
+
+    /// After a change to the user (profile, role, password): read them afresh next time.
+    pub fn forget(&self, id: i64) {
+        self.users.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shop_domain::Role;
+
+    fn user(id: i64, name: &str) -> CurrentUser {
+        CurrentUser {
+            id,
+            username: format!("u{id}"),
+            email: format!("u{id}@example.com"),
+            name: name.into(),
+            phone: None,
+            role: Role::Customer,
+        }
+    }
+
+    #[test]
+    fn a_user_stands_for_a_second_and_a_change_forgets_it() {
+        let s = SignedIn::default();
+        assert!(s.fresh(1).is_none());
+        s.put(user(1, "Ann"));
+        assert_eq!(s.fresh(1).unwrap().name, "Ann");
+        s.forget(1);
+        assert!(s.fresh(1).is_none(), "a change made here shows on the next request");
+        s.put(user(2, "Bo"));
+        s.users.lock().unwrap().get_mut(&2).unwrap().1 = Instant::now() - FRESH;
+        assert!(s.fresh(2).is_none(), "older than FRESH: read again");
+    }
+
+    #[test]
+    fn stale_entries_are_pruned_when_many() {
+        let s = SignedIn::default();
+        for id in 0..PRUNE_ABOVE as i64 {
+            s.put(user(id, "x"));
+        }
+        for (_, at) in s.users.lock().unwrap().values_mut() {
+            *at = Instant::now() - FRESH;
+        }
+        s.put(user(-1, "new"));
+        assert_eq!(s.users.lock().unwrap().len(), 1);
+    }
+}
