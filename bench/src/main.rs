@@ -138,6 +138,17 @@ async fn fire_plain(
     total: usize,
     post: bool,
 ) -> Result<(f64, Latency)> {
+    fire_constant(addr, conns, total, post, false).await
+}
+
+/// `storm`: every request on a connection of its own, all opened at the same instant.
+async fn fire_constant(
+    addr: std::net::SocketAddr,
+    conns: usize,
+    total: usize,
+    post: bool,
+    storm: bool,
+) -> Result<(f64, Latency)> {
     let make: load::MakeRequest = Arc::new(move |i, addr| {
         (i < total).then(|| {
             let b = hyper::Request::builder().header("host", addr.to_string());
@@ -161,7 +172,7 @@ async fn fire_plain(
         addrs: vec![addr],
         conns,
         at: Instant::now() + Duration::from_millis(200 + conns as u64),
-        connect_at_start: false,
+        connect_at_start: storm,
         make,
         classify: Arc::new(|s, _| if s.is_success() { Outcome::Accepted } else { Outcome::Error }),
     })
@@ -235,6 +246,14 @@ async fn run() -> Result<bool> {
             shop_rate / const_rate * 100.0
         );
         report.healthz = Some((c, shop_rate, shop_lat.p99, const_rate, const_lat.p99));
+    }
+    if args.scenarios.iter().any(|s| s == "overload") {
+        let (rate, latency) = fire_constant(constant.addr, requests, requests, true, true).await?;
+        println!(
+            "  constant POST, {requests} connections at once: {rate:.0}/s p50 {:.1} p99 {:.1} max {:.1} ms",
+            latency.p50, latency.p99, latency.max
+        );
+        report.storm = Some(Baseline { conns: requests, rate, latency });
     }
     drop(constant);
     if args.modes.contains(&Mode::Scaled) {

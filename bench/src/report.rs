@@ -21,6 +21,8 @@ pub struct Baseline {
 pub struct Report {
     pub command: String,
     pub baselines: Vec<Baseline>,
+    /// The constant handler with every request on its own connection, all at once (overload).
+    pub storm: Option<Baseline>,
     /// Shop `/healthz` and constant `GET /healthz` at the same concurrency (req/s, p99 ms).
     pub healthz: Option<(usize, f64, f64, f64, f64)>,
     pub redis_gate: Option<f64>,
@@ -35,7 +37,10 @@ impl Report {
 
     /// The decision rate as a share of the constant handler's at the same concurrency.
     pub fn ratio(&self, m: &Measured) -> Option<f64> {
-        self.baseline(m.conns.min(1024)).map(|b| m.rate() / b.rate)
+        if m.scenario == "overload" {
+            return self.storm.map(|b| m.rate() / b.rate);
+        }
+        self.baseline(m.conns).map(|b| m.rate() / b.rate)
     }
 
     /// One terminal line for a run.
@@ -84,6 +89,14 @@ impl Report {
         for b in &self.baselines {
             let _ =
                 writeln!(s, "| {} | {:.0} | {:.2} | {:.2} |", b.conns, b.rate, b.latency.p50, b.latency.p99);
+        }
+        if let Some(b) = self.storm {
+            let _ = writeln!(
+                s,
+                "\nOverload floor: the constant handler with {} connections opened at the same instant, one \
+                 request each: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (connecting counts).",
+                b.conns, b.rate, b.latency.p50, b.latency.p99, b.latency.max
+            );
         }
         if let Some((c, shop, shop_p99, constant, constant_p99)) = self.healthz {
             let _ = writeln!(

@@ -64,6 +64,10 @@ pub struct Config {
     /// `SHOP_ORDER_ATTEMPTS_PER_MINUTE` and `SHOP_CART_WRITES_PER_MINUTE` (per account),
     /// `SHOP_WRITES_PER_MINUTE_PER_IP` (orders and cart writes together, 0 = no limit).
     pub limits: app::auth::LimitSettings,
+    /// `SHOP_BUY_CONCURRENCY`: purchases worked on at once; `SHOP_BUY_QUEUE_MS`: how long a
+    /// purchase may wait for a place before it is shed with 503 + `Retry-After`.
+    pub buy_concurrency: usize,
+    pub buy_queue_wait: std::time::Duration,
     /// `SHOP_METRICS_ADDR`: where Prometheus metrics are served (default 127.0.0.1:9464, a
     /// listener of its own so the public address never serves them); `off` serves none.
     pub metrics_addr: Option<SocketAddr>,
@@ -229,6 +233,11 @@ impl Config {
             cart_writes: per_minute("SHOP_CART_WRITES_PER_MINUTE", 60, 1)?,
             writes_per_ip: per_minute("SHOP_WRITES_PER_MINUTE_PER_IP", 1200, 0)?,
         };
+        let buy_concurrency = match number("SHOP_BUY_CONCURRENCY", 256, 100_000)? {
+            0 => return Err(bad("SHOP_BUY_CONCURRENCY", "must be at least 1")),
+            n => n as usize,
+        };
+        let buy_queue_wait = std::time::Duration::from_millis(number("SHOP_BUY_QUEUE_MS", 500, 60_000)?);
         let metrics_addr = match get("SHOP_METRICS_ADDR").as_deref() {
             None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             Some("off") => None,
@@ -284,6 +293,8 @@ impl Config {
             secure_cookies,
             session_idle_minutes,
             limits,
+            buy_concurrency,
+            buy_queue_wait,
             metrics_addr,
             addr,
             data_dir,

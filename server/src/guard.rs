@@ -187,7 +187,7 @@ pub async fn same_origin_only(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-fn accepts_html(req: &Request) -> bool {
+pub(crate) fn accepts_html(req: &Request) -> bool {
     req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 

@@ -10,6 +10,7 @@ pub mod headers;
 pub mod media;
 pub mod saga;
 pub mod sessions;
+pub mod shed;
 pub mod sim;
 pub mod telemetry;
 pub mod web;
@@ -97,6 +98,8 @@ pub struct Running {
     /// The stock gate and event bus this process uses (tests look inside).
     pub gate: Arc<dyn StockGate>,
     pub bus: Arc<dyn bus::EventBus>,
+    /// The buy path's bounded queue (tests hold its places to see a shed buyer's answer).
+    pub buy_queue: shed::BuyQueue,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     workers: CancellationToken,
@@ -184,6 +187,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!(roles = ?config.roles, bus = ?bus, "starting background work");
         saga::spawn(&config.roles, &deps, &config.saga, &workers)
     };
+    let buy_queue = shed::BuyQueue::new(config.buy_concurrency, config.buy_queue_wait);
     if !config.web {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -197,6 +201,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             store,
             gate,
             bus,
+            buy_queue,
             shutdown: Some(tx),
             task,
             workers,
@@ -207,9 +212,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let bundle = config.site_root.join("pkg").join("shop.js");
     app::set_hydration_bundle(bundle.is_file());
 
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| StartError::Bind { addr: config.addr, source })?;
+    let listener = listen(config.addr).map_err(|source| StartError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?;
 
     let leptos_options = LeptosOptions::builder()
@@ -229,7 +232,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let limits = state.limits.clone();
     let sessions =
         web::SessionSettings { secure: config.secure_cookies, idle_minutes: config.session_idle_minutes };
-    let (router, metrics) = web::router(leptos_options, state, sessions);
+    let (router, metrics) = web::router(leptos_options, state, sessions, buy_queue.clone());
     let metrics_listener = match config.metrics_addr {
         Some(at) => {
             Some(TcpListener::bind(at).await.map_err(|source| StartError::Bind { addr: at, source })?)
@@ -263,7 +266,30 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         served
     });
     tracing::info!(%addr, metrics = ?metrics_addr, backend = store.backend().name(), "serving");
-    Ok(Running { addr, metrics_addr, store, gate, bus, shutdown: Some(tx), task, workers, worker_tasks })
+    Ok(Running {
+        addr,
+        metrics_addr,
+        store,
+        gate,
+        bus,
+        buy_queue,
+        shutdown: Some(tx),
+        task,
+        workers,
+        worker_tasks,
+    })
+}
+
+/// Binds the shop's address with a long accept queue: when thousands of buyers connect in
+/// the same instant (a sale opening), a short queue (tokio's default is 1,024) drops their
+/// SYNs and each dropped one waits a full second for the retry. The kernel caps it at
+/// `net.core.somaxconn`.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(16_384)
 }
 
 /// Kafka when `KAFKA_BROKERS` is set (topics created when missing), else the in-process bus.

@@ -92,9 +92,12 @@ impl SessionStore for DbSessionStore {
                     .map_err(backend)?
                 {
                     None => None,
-                    Some((data, user)) => {
-                        if let Some(user) = user {
-                            signed_in.put(user);
+                    Some((data, session_user, user)) => {
+                        match (user, session_user) {
+                            (Some(user), _) => signed_in.put(user),
+                            // The account is gone: nothing may stand for it.
+                            (None, Some(id)) => signed_in.forget(id),
+                            (None, None) => {}
                         }
                         Some(data)
                     }

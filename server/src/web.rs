@@ -87,6 +87,7 @@ pub fn router(
     leptos_options: LeptosOptions,
     app_state: AppState,
     sessions: SessionSettings,
+    buy_queue: crate::shed::BuyQueue,
 ) -> (Router, Router) {
     let session_layer = SessionManagerLayer::new(
         DbSessionStore::new(app_state.store.clone()).handing_users_to(app_state.signed_in.clone()),
@@ -136,7 +137,9 @@ pub fn router(
                 .layer(axum::middleware::from_fn_with_state(pages, guard::no_js_forms))
                 .layer(axum::middleware::from_fn(guard::multipart_only))
                 .layer(axum::middleware::from_fn(guard::error_status))
-                .layer(axum::middleware::from_fn(guard::well_formed)),
+                .layer(axum::middleware::from_fn(guard::well_formed))
+                // Outermost: a shed purchase is answered before its body is even read.
+                .layer(axum::middleware::from_fn_with_state(buy_queue, crate::shed::buy_queue)),
         )
         .layer(session_layer)
         .layer(axum::middleware::from_fn(guard::same_origin_only))

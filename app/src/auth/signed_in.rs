@@ -1,12 +1,13 @@
 //! Who is signed in, handed from the session load to [`crate::auth::current_user`].
 //!
-//! The session store reads the session and its user in one query
-//! (`Store::session_load_with_user`) and leaves the user here; `current_user` takes it instead
-//! of asking the database a second time. An entry is used for at most [`FRESH`] after it was
-//! read, so a change made by another process (a role granted with `shop admin promote`, a
-//! profile edited through another web process) shows within a second; a change made through
-//! this process forgets the entry at once. Sessions themselves are never cached: a logout or
-//! a password change (which deletes sessions) takes effect on the next request everywhere.
+//! Every request that carries a session cookie reads the session and its user in one query
+//! (`Store::session_load_with_user`, in the session store); the user is left here and
+//! `current_user` takes it instead of asking the database a second time. So the user is read
+//! afresh on every request: a role or profile change made by any process shows on the next
+//! request, and a logout or password change (which delete sessions) too. An entry is used for
+//! at most [`FRESH`] after it was read (a request without a session load finds none and reads
+//! the database), a change made through this process forgets it at once, and a session whose
+//! account is gone forgets it.
 
 use shop_domain::CurrentUser;
 use std::collections::HashMap;

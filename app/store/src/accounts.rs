@@ -74,7 +74,7 @@ impl Store {
         .bind(&u.phone)
         .bind(u.role.as_str())
         .bind(now.millis())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await;
         match res {
             Ok(id) => Ok(id),
@@ -113,7 +113,7 @@ impl Store {
             .bind(hash)
             .bind(now.millis())
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -146,7 +146,7 @@ impl Store {
             .bind(phone)
             .bind(now.millis())
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -156,7 +156,7 @@ impl Store {
             .bind(role.as_str())
             .bind(now.millis())
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -176,14 +176,17 @@ impl Store {
 
     /// A live session's data and, in the same query, the user it is signed in as (if any, and
     /// if the account still exists): one round trip resolves who is asking.
+    /// The second value is the session's user id, the third the user (`None` when the
+    /// session is anonymous or its account is gone).
+    #[allow(clippy::type_complexity)]
     pub async fn session_load_with_user(
         &self,
         id: &str,
         now: Timestamp,
-    ) -> Result<Option<(Vec<u8>, Option<CurrentUser>)>> {
+    ) -> Result<Option<(Vec<u8>, Option<i64>, Option<CurrentUser>)>> {
         let row = sqlx::query(
-            "SELECT s.data, u.id, u.username, u.email, u.name, u.phone, u.role FROM sessions s \
-             LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
+            "SELECT s.data, s.user_id AS session_user, u.id, u.username, u.email, u.name, u.phone, u.role \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
         )
         .bind(id)
         .bind(now.millis())
@@ -191,11 +194,12 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let data: Vec<u8> = row.try_get("data")?;
+        let session_user: Option<i64> = row.try_get("session_user")?;
         let user = match row.try_get::<Option<i64>, _>("id")? {
             Some(_) => Some(user_from_row(&row)?),
             None => None,
         };
-        Ok(Some((data, user)))
+        Ok(Some((data, session_user, user)))
     }
 
     /// Inserts a new session; `false` when the id is taken.
@@ -214,7 +218,7 @@ impl Store {
         .bind(user_id)
         .bind(data)
         .bind(expires_at.millis())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(n == 1)
@@ -236,13 +240,13 @@ impl Store {
         .bind(user_id)
         .bind(data)
         .bind(expires_at.millis())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
 
     pub async fn session_delete(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -250,7 +254,7 @@ impl Store {
     pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
         Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }
@@ -267,7 +271,7 @@ impl Store {
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now.millis())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }
@@ -433,7 +437,7 @@ impl Store {
         .bind(&p.expiry)
         .bind(&p.secret)
         .bind(now.millis())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -450,7 +454,7 @@ impl Store {
         Ok(sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected()
             == 1)

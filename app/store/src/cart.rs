@@ -76,7 +76,7 @@ impl Store {
         .bind(product_id)
         .bind(quantity.clamp(1, 99))
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| true)
         .map_err(StoreError::from)
@@ -94,7 +94,7 @@ impl Store {
                 .bind(product_id)
                 .bind(quantity.min(99))
         };
-        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+        Ok(q.execute(&self.writer).await?.rows_affected() == 1)
     }
 
     pub async fn wishlist(&self, user_id: i64) -> Result<Vec<shop_domain::ProductSummary>> {
@@ -137,13 +137,13 @@ impl Store {
                 .bind(user_id)
                 .bind(product_id)
                 .bind(now.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         } else {
             sqlx::query("DELETE FROM wishlist_items WHERE user_id = $1 AND product_id = $2")
                 .bind(user_id)
                 .bind(product_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(true)

@@ -71,6 +71,11 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where writes go. SQLite: one connection of its own, so writers queue in this process
+    /// (first come, first served, no sleeping) instead of polling SQLite's lock with
+    /// `busy_timeout` back-offs of up to 100 ms; readers (WAL) never wait for it.
+    /// PostgreSQL: the same pool.
+    writer: AnyPool,
     backend: Backend,
     /// Fault injection (tests): fail the next order transaction midway.
     #[cfg(feature = "test-hooks")]
@@ -90,10 +95,31 @@ impl Store {
                 private_sqlite_file(file)?;
             }
         }
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = Self::pool_options(backend, max_connections).connect(&url).await?;
+        let writer = match backend {
+            Backend::Sqlite => Self::pool_options(backend, 1).connect(&url).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Store {
+            pool,
+            writer,
+            backend,
+            #[cfg(feature = "test-hooks")]
+            fail_next_order: Default::default(),
+        })
+    }
+
+    fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
         let options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10));
-        let options = if backend == Backend::Sqlite {
+        if backend == Backend::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers run beside the single writer; busy_timeout makes
@@ -111,20 +137,7 @@ impl Store {
             })
         } else {
             options
-        };
-        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
-        } else {
-            url.to_string()
-        };
-        let pool = options.connect(&url).await?;
-        Ok(Store {
-            pool,
-            backend,
-            #[cfg(feature = "test-hooks")]
-            fail_next_order: Default::default(),
-        })
+        }
     }
 
     /// Applies the backend's migrations (idempotent).
@@ -137,13 +150,13 @@ impl Store {
         Ok(())
     }
 
-    /// A transaction that will write after reading. On SQLite it takes the write lock at
-    /// `BEGIN IMMEDIATE`, so two such transactions queue (busy_timeout) instead of one failing
-    /// with "database is locked" when both try to upgrade a read lock.
+    /// A transaction that writes. On SQLite it runs on the writer connection and takes the
+    /// write lock at `BEGIN IMMEDIATE`, so it never has to upgrade a read lock (which fails
+    /// with "database is locked" when another writer got there first).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -164,6 +177,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

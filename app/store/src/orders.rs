@@ -158,7 +158,7 @@ impl Store {
     pub async fn place_order(&self, o: &NewOrder, now: Timestamp) -> Result<Placed> {
         let total: i64 = o.lines.iter().map(|l| l.unit_price.minor() * l.quantity).sum();
         let sale_id = o.lines.iter().find_map(|l| l.sale_id);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO orders (user_id, status, total, idempotency_key, sale_id, ship_receiver, \
              ship_street, ship_detail, ship_zip, payment_method_id, payment_label, created_at, updated_at, \

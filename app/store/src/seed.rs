@@ -97,7 +97,7 @@ pub(crate) async fn insert_sale(conn: &mut AnyConnection, s: &NewSale, now: Time
 impl Store {
     /// Inserts one product with its tags and images; returns its id.
     pub async fn create_product(&self, p: &NewProduct) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_product(&mut tx, p).await?;
         tx.commit().await?;
         Ok(id)
@@ -105,14 +105,14 @@ impl Store {
 
     /// Inserts one flash sale; returns its id.
     pub async fn create_sale(&self, s: &NewSale, now: Timestamp) -> Result<i64> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         insert_sale(&mut conn, s, now).await
     }
 
     /// Writes the demo catalog unless this database was seeded before. Safe to call from
     /// several processes at once: the marker is claimed first, in the same transaction.
     pub async fn seed_demo(&self, now: Timestamp) -> Result<SeedReport> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed =
             sqlx::query("INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(DEMO_SEED_KEY)

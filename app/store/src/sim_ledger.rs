@@ -24,7 +24,7 @@ impl Store {
         .bind(amount.minor())
         .bind(outcome)
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(sqlx::query_scalar("SELECT outcome FROM sim_charges WHERE charge_key = $1")
             .bind(key)
@@ -40,7 +40,7 @@ impl Store {
         )
         .bind(now.millis())
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected()
             == 1)

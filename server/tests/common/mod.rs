@@ -133,6 +133,11 @@ impl TestApp {
         format!("http://{addr}/metrics")
     }
 
+    /// The buy path's bounded queue (hold its places to see what a shed buyer gets).
+    pub fn buy_queue(&self) -> &shop::shed::BuyQueue {
+        &self.running.as_ref().expect("running").buy_queue
+    }
+
     pub fn bus(&self) -> &std::sync::Arc<dyn shop::bus::EventBus> {
         &self.running.as_ref().expect("running").bus
     }
@@ -276,6 +281,30 @@ macro_rules! on_both_databases {
                 async fn sqlite() { run(common::Db::Sqlite).await }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() { run(common::Db::Postgres).await }
+            }
+        )*
+    };
+}
+
+/// Runs each named `async fn(&TestApp)` in both shop modes, with extra settings: embedded
+/// (SQLite, in-memory gate) and scale-out (PostgreSQL + Redis gate), each on a fresh database;
+/// the app is stopped (and the PostgreSQL database dropped) even on failure.
+#[macro_export]
+macro_rules! in_both_shop_modes {
+    ($extra:expr => $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                async fn run(db: $crate::common::Db) {
+                    use futures::FutureExt;
+                    let app = $crate::common::shopping::spawn_with(db, $extra).await;
+                    let outcome = std::panic::AssertUnwindSafe(super::$name(&app)).catch_unwind().await;
+                    app.stop().await;
+                    if let Err(p) = outcome { std::panic::resume_unwind(p) }
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_memory_gate() { run($crate::common::Db::Sqlite).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_redis_gate() { run($crate::common::Db::Postgres).await }
             }
         )*
     };

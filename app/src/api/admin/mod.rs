@@ -95,6 +95,7 @@ pub async fn set_user_role(email: String, role: String) -> Result<(), AppError> 
         .admin_set_role(user.id, role, admin.id, Timestamp::now())
         .await
         .map_err(AppError::internal("set role"))?;
+    state.signed_in.forget(user.id);
     tracing::info!(admin_id = admin.id, user_id = user.id, role = role.as_str(), "role changed");
     Ok(())
 }

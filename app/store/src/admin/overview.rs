@@ -35,7 +35,7 @@ impl Store {
 
     /// Grants or revokes staff access; audited in the same transaction.
     pub async fn admin_set_role(&self, user_id: i64, role: Role, actor: i64, now: Timestamp) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
             .bind(role.as_str())
             .bind(now.millis())

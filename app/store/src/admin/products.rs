@@ -226,7 +226,7 @@ impl Store {
 
     /// Creates a product with its tags and images; audited.
     pub async fn admin_create_product(&self, d: &ProductDraft, actor: i64, now: Timestamp) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO products (name, description, price, stock, sold_count, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",

@@ -21,7 +21,7 @@ impl Store {
         .bind(payload)
         .bind(error)
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -157,7 +157,7 @@ impl Store {
         .bind(error)
         .bind(now.millis())
         .bind(order_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 

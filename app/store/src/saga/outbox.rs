@@ -51,7 +51,7 @@ impl Store {
                 None
             }
         };
-        Ok(OutboxBatch { tx, pool: self.pool.clone(), messages })
+        Ok(OutboxBatch { tx, store: self.clone(), messages })
     }
 
     /// Unsent outbox rows (operations, tests).
@@ -65,12 +65,12 @@ impl Store {
     pub async fn prune_messages(&self, before: Timestamp) -> Result<u64> {
         let a = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
             .bind(before.millis())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
         let b = sqlx::query("DELETE FROM processed_messages WHERE processed_at < $1")
             .bind(before.millis())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
         Ok(a + b)
@@ -80,7 +80,7 @@ impl Store {
 /// Outbox rows claimed by one relay pass.
 pub struct OutboxBatch {
     tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
-    pool: sqlx::AnyPool,
+    store: crate::Store,
     pub messages: Vec<OutboxMessage>,
 }
 
@@ -90,7 +90,7 @@ impl OutboxBatch {
         // The batch's own transaction (PostgreSQL: it holds the row locks), or a new one.
         let mut conn = match self.tx {
             Some(tx) => tx,
-            None => self.pool.begin().await?,
+            None => self.store.begin_write().await?,
         };
         for id in sent {
             sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
