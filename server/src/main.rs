@@ -12,6 +12,11 @@
 //! Configuration comes from the environment (see `.env.example`).
 
 use anyhow::Context;
+
+/// mimalloc instead of glibc malloc: malloc/free were about a tenth of the buy path's CPU
+/// profile (docs/BENCHMARKS.md has the before and after).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use shop::config::Config;
 use std::process::ExitCode;
 

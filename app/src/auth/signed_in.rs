@@ -22,7 +22,15 @@ const PRUNE_ABOVE: usize = 4_096;
 
 #[derive(Clone, Default, Debug)]
 pub struct SignedIn {
-    users: Arc<Mutex<HashMap<i64, (CurrentUser, Instant)>>>,
+    users: Arc<Mutex<Users>>,
+}
+
+#[derive(Default, Debug)]
+struct Users {
+    by_id: HashMap<i64, (CurrentUser, Instant)>,
+    /// The size at which stale entries are next pruned: twice what the last prune kept, so
+    /// a rush of thousands of buyers a second prunes now and then, not on every request.
+    prune_at: usize,
 }
 
 impl SignedIn {
@@ -30,21 +38,22 @@ impl SignedIn {
     pub fn put(&self, user: CurrentUser) {
         let now = Instant::now();
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if users.len() >= PRUNE_ABOVE {
-            users.retain(|_, (_, at)| now.duration_since(*at) < FRESH);
+        if users.by_id.len() >= users.prune_at.max(PRUNE_ABOVE) {
+            users.by_id.retain(|_, (_, at)| now.duration_since(*at) < FRESH);
+            users.prune_at = users.by_id.len() * 2;
         }
-        users.insert(user.id, (user, now));
+        users.by_id.insert(user.id, (user, now));
     }
 
     /// The user, if read within [`FRESH`].
     pub fn fresh(&self, id: i64) -> Option<CurrentUser> {
         let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.get(&id).filter(|(_, at)| at.elapsed() < FRESH).map(|(u, _)| u.clone())
+        users.by_id.get(&id).filter(|(_, at)| at.elapsed() < FRESH).map(|(u, _)| u.clone())
     }
 
     /// After a change to the user (profile, role, password): read them afresh next time.
     pub fn forget(&self, id: i64) {
-        self.users.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.users.lock().unwrap_or_else(|e| e.into_inner()).by_id.remove(&id);
     }
 }
 
@@ -73,7 +82,7 @@ mod tests {
         s.forget(1);
         assert!(s.fresh(1).is_none(), "a change made here shows on the next request");
         s.put(user(2, "Bo"));
-        s.users.lock().unwrap().get_mut(&2).unwrap().1 = Instant::now() - FRESH;
+        s.users.lock().unwrap().by_id.get_mut(&2).unwrap().1 = Instant::now() - FRESH;
         assert!(s.fresh(2).is_none(), "older than FRESH: read again");
     }
 
@@ -83,10 +92,21 @@ mod tests {
         for id in 0..PRUNE_ABOVE as i64 {
             s.put(user(id, "x"));
         }
-        for (_, at) in s.users.lock().unwrap().values_mut() {
+        for (_, at) in s.users.lock().unwrap().by_id.values_mut() {
             *at = Instant::now() - FRESH;
         }
         s.put(user(-1, "new"));
-        assert_eq!(s.users.lock().unwrap().len(), 1);
+        assert_eq!(s.users.lock().unwrap().by_id.len(), 1);
+    }
+
+    #[test]
+    fn a_rush_of_fresh_users_is_not_pruned_on_every_request() {
+        let s = SignedIn::default();
+        for id in 0..(3 * PRUNE_ABOVE) as i64 {
+            s.put(user(id, "x"));
+        }
+        let users = s.users.lock().unwrap();
+        assert_eq!(users.by_id.len(), 3 * PRUNE_ABOVE, "all fresh: none pruned");
+        assert_eq!(users.prune_at, 4 * PRUNE_ABOVE, "the next prune waits until the map doubles");
     }
 }
