@@ -1,5 +1,5 @@
 //! Overload protection for the buy path: at most `SHOP_BUY_CONCURRENCY` purchases are worked
-//! on at once and as many more may wait; a purchase that finds the queue full, or cannot start
+//! on at once and eight times as many may wait (a rush the shop clears within the wait); a purchase that finds the queue full, or cannot start
 //! within `SHOP_BUY_QUEUE_MS`, is answered with 503 and `Retry-After` instead of waiting on a
 //! timeout (a full queue answers at once, without a timer). It is turned away before anything is
 //! read or taken, so a shed buyer has nothing half-done. Browsing is not limited here.
@@ -15,6 +15,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The endpoints that place orders.
 const HOT: [&str; 3] = ["/api/buy", "/api/buy/product", "/api/cart/checkout"];
+
+/// How many purchases may wait per place: 256 places and 2,048 waiting take 1,024 keep-alive
+/// buyers without shedding anyone, while a storm of 10,000 sheds the rest at once.
+const WAITING_PER_PLACE: usize = 8;
 
 /// What the shed buyer reads.
 pub const BUSY: &str =
@@ -44,7 +48,7 @@ impl BuyQueue {
         BuyQueue {
             permits: Arc::new(Semaphore::new(concurrency)),
             waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: concurrency,
+            max_waiting: concurrency * WAITING_PER_PLACE,
             wait,
         }
     }
