@@ -231,7 +231,16 @@ async fn run() -> Result<bool> {
     println!("baselines: constant handler, same client, same requests");
     let constant = baseline::Constant::start().await?;
     for &c in &args.conns {
-        let (rate, latency) = fire_plain(constant.addr, c, requests.max(5_000), true).await?;
+        // The best of three: one pass is a fraction of a second, and a noisy neighbour would
+        // make the shop look better than it is.
+        let mut best = fire_plain(constant.addr, c, requests.max(5_000), true).await?;
+        for _ in 0..2 {
+            let again = fire_plain(constant.addr, c, requests.max(5_000), true).await?;
+            if again.0 > best.0 {
+                best = again;
+            }
+        }
+        let (rate, latency) = best;
         println!("  constant POST C={c:<5} {rate:>8.0}/s p50 {:.2} p99 {:.2} ms", latency.p50, latency.p99);
         report.baselines.push(Baseline { conns: c, rate, latency });
     }

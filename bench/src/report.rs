@@ -83,7 +83,7 @@ impl Report {
         let _ = writeln!(
             s,
             "The constant handler is an axum `POST /api/buy` answering a fixed JSON body, in its own \
-            process, driven by the same client with the same requests (cookie, form body).\n"
+            process, driven by the same client with the same requests (cookie, form body); the best of three passes.\n"
         );
         let _ = writeln!(s, "| C | constant handler (req/s) | p50 ms | p99 ms |\n|---:|---:|---:|---:|");
         for b in &self.baselines {
