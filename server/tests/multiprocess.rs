@@ -9,14 +9,20 @@
 //! order must end DELIVERED or FAILED with its compensation done, nobody is charged twice,
 //! and the stock adds up in the database and in the Redis gate.
 //!
-//! Ignored by default (it needs the tansu binary); `scripts/test` runs it:
-//! `SHOP_TANSU_BIN=$(scripts/tansu) cargo test --release -p shop --test multiprocess -- --ignored --nocapture`
+//! The broker is tansu when `SHOP_TANSU_BIN` names one; otherwise librdkafka's mock cluster,
+//! hosted by this test process and reached by the shop processes over TCP like any broker
+//! (its outage is `broker_down`/`broker_up`: connections dropped and refused for 10 s, data
+//! kept). Ignored in plain `cargo test` (it takes a minute); `scripts/test` runs it:
+//! `cargo test --release -p shop --test multiprocess -- --ignored --nocapture`
+//! (`SHOP_TANSU_BIN=$(scripts/tansu)` for tansu).
 //! Process logs and the broker's data are kept in the run's directory (printed) when the test
 //! fails, or always with `SHOP_TEST_KEEP=1`.
 
 mod common;
 
 use futures::{FutureExt, StreamExt};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use shop::sim::{TEST_CARD_DECLINED, UNDELIVERABLE_ZIP};
 use shop_domain::{PaymentKind, Role, Timestamp};
 use shop_store::{NewAddress, NewPaymentMethod, NewProduct, NewSale, NewUser, Store};
@@ -80,7 +86,7 @@ fn kind_of(n: usize) -> Kind {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the tansu broker; scripts/test runs it"]
+#[ignore = "a minute of processes and faults; scripts/test runs it"]
 async fn five_hundred_buyers_survive_a_killed_worker_and_a_broker_outage() {
     let mut h = Harness::new().await;
     let outcome = std::panic::AssertUnwindSafe(scenario(&mut h)).catch_unwind().await;
@@ -118,8 +124,8 @@ async fn scenario(h: &mut Harness) {
     h.workers.push(w2);
     let webs: Vec<String> = h.web.iter().map(|p| p.base.clone().expect("web address")).collect();
     eprintln!(
-        "processes: tansu :{}, web {webs:?}, 2 workers (up after {:.1}s)",
-        h.broker_port,
+        "processes: broker {}, web {webs:?}, 2 workers (up after {:.1}s)",
+        h.brokers(),
         t_setup.elapsed().as_secs_f64()
     );
 
@@ -157,8 +163,7 @@ async fn scenario(h: &mut Harness) {
     // of 4 runs. The broker restart below ends that, and the test then checks everything
     // settles. Against Apache Kafka this wait could be for recovery instead.)
     let in_flight_at_outage = not_final(&store, sale).await;
-    let broker = h.broker.take().expect("broker running");
-    broker.kill().await;
+    h.kill_broker().await;
     let outage_from = Timestamp::now().millis();
     let outage_started = t_race.elapsed().as_secs_f64();
     eprintln!(
@@ -814,7 +819,9 @@ fn unique() -> String {
 
 struct Harness {
     dir: PathBuf,
-    tansu: String,
+    /// The tansu binary, or `None` for the in-process mock cluster.
+    tansu: Option<String>,
+    mock: Option<MockCluster<'static, DefaultProducerContext>>,
     broker_port: u16,
     broker: Option<Proc>,
     broker_starts: usize,
@@ -834,15 +841,21 @@ impl Harness {
         let id = unique();
         let dir = std::env::temp_dir().join(format!("shop-multiprocess-{id}"));
         std::fs::create_dir_all(dir.join("broker")).unwrap();
-        let tansu = std::env::var("SHOP_TANSU_BIN").unwrap_or_else(|_| "tansu".into());
-        let version = std::process::Command::new(&tansu).arg("--version").output().unwrap_or_else(|e| {
-            panic!("the tansu broker is needed ({tansu}: {e}); run scripts/tansu and set SHOP_TANSU_BIN")
-        });
-        eprintln!(
-            "broker: {} ({tansu}); logs and data in {}",
-            String::from_utf8_lossy(&version.stdout).trim(),
-            dir.display()
-        );
+        let tansu = std::env::var("SHOP_TANSU_BIN").ok().filter(|t| !t.is_empty());
+        match &tansu {
+            Some(tansu) => {
+                let version = std::process::Command::new(tansu)
+                    .arg("--version")
+                    .output()
+                    .unwrap_or_else(|e| panic!("SHOP_TANSU_BIN={tansu}: {e}"));
+                eprintln!(
+                    "broker: {} ({tansu}); logs and data in {}",
+                    String::from_utf8_lossy(&version.stdout).trim(),
+                    dir.display()
+                );
+            }
+            None => eprintln!("broker: librdkafka mock cluster in this process; logs in {}", dir.display()),
+        }
         let pg_database = format!("shop_test_mp_{id}");
         let admin = common::pg_admin_url();
         let mut conn = sqlx::PgConnection::connect(&admin)
@@ -861,6 +874,7 @@ impl Harness {
         Harness {
             dir,
             tansu,
+            mock: None,
             broker_port: free_port(),
             broker: None,
             broker_starts: 0,
@@ -877,7 +891,19 @@ impl Harness {
     }
 
     fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.broker_port)
+        match &self.mock {
+            Some(m) => m.bootstrap_servers(),
+            None => format!("127.0.0.1:{}", self.broker_port),
+        }
+    }
+
+    /// Fault 2: tansu is SIGKILLed; the mock's broker drops every connection and refuses new
+    /// ones until `start_broker`.
+    async fn kill_broker(&mut self) {
+        match &self.mock {
+            Some(m) => m.broker_down(1).expect("mock broker down"),
+            None => self.broker.take().expect("broker running").kill().await,
+        }
     }
 
     /// Starts tansu on the harness's port with file storage (`sqlite://tansu.db` in its own
@@ -888,10 +914,23 @@ impl Harness {
     /// librdkafka error that needs a new producer) and the relay stops publishing.
     async fn start_broker(&mut self) {
         self.broker_starts += 1;
+        let Some(tansu) = self.tansu.clone() else {
+            match &self.mock {
+                Some(m) => m.broker_up(1).expect("mock broker up"),
+                None => {
+                    let m = MockCluster::new(1).expect("mock Kafka cluster");
+                    for t in shop_domain::saga::topic::ALL {
+                        m.create_topic(t, 4, 1).expect("topic");
+                    }
+                    self.mock = Some(m);
+                }
+            }
+            return;
+        };
         let url = format!("tcp://{}", self.brokers());
         let log_path = self.dir.join("broker.log");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).unwrap();
-        let child = Command::new(&self.tansu)
+        let child = Command::new(&tansu)
             .current_dir(self.dir.join("broker"))
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", &storage_engine()])
@@ -900,7 +939,7 @@ impl Harness {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.tansu));
+            .unwrap_or_else(|e| panic!("cannot start {tansu}: {e}"));
         let mut proc =
             Proc { name: format!("tansu#{}", self.broker_starts), child, log: log_path, base: None };
         let deadline = Instant::now() + Duration::from_secs(30);
