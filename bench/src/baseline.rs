@@ -7,14 +7,24 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// What `GET /page` answers: a small constant HTML page, the floor of the catalog's SSR pages.
+const PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Flashmart</title>\
+<link rel=\"stylesheet\" href=\"/style.css\"></head><body><header><a href=\"/\">Flashmart</a></header>\
+<main><h1>All products</h1><ul class=\"product-grid\"><li><a class=\"product-card\" href=\"/products/1\">\
+<span class=\"product-name\">Classic Oak Lamp X-0001</span><span class=\"price\">$12.00</span></a></li></ul>\
+</main></body></html>";
+
 /// `shop-bench baseline-server ADDR`: the constant handler, in a process of its own (as the
 /// shop is), on a multi-threaded runtime (as the shop's).
 pub async fn serve(addr: SocketAddr) -> Result<()> {
     use axum::routing::{get, post};
-    let app = axum::Router::new().route("/healthz", get(|| async { "ok" })).route(
-        "/api/buy",
-        post(|| async { ([("content-type", "application/json")], r#"{"order_id":1,"repeated":false}"#) }),
-    );
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/buy",
+            post(|| async { ([("content-type", "application/json")], r#"{"order_id":1,"repeated":false}"#) }),
+        )
+        .route("/page", get(|| async { axum::response::Html(PAGE) }));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await?;
     Ok(())

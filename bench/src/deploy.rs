@@ -61,9 +61,20 @@ pub struct Deployment {
     /// What the drill opens to prepare data and check the invariants.
     pub database_url: String,
     children: Vec<Child>,
+    /// How each child was started, so [`Deployment::restart`] can start it again.
+    specs: Vec<Spawn>,
     dir: PathBuf,
     pg: Option<(String, String)>,
     _kafka: Option<MockCluster<'static, DefaultProducerContext>>,
+}
+
+/// One process of a deployment: `bin args…` with `env`, listening on `addr` (web) or not.
+struct Spawn {
+    bin: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    addr: Option<SocketAddr>,
+    name: String,
 }
 
 fn free_port() -> Result<u16> {
@@ -121,7 +132,16 @@ impl Deployment {
         };
         env.extend(extra_env.iter().cloned());
         let mut d =
-            Deployment { mode, web: Vec::new(), database_url, children: Vec::new(), dir, pg, _kafka: kafka };
+            Deployment {
+            mode,
+            web: Vec::new(),
+            database_url,
+            children: Vec::new(),
+            specs: Vec::new(),
+            dir,
+            pg,
+            _kafka: kafka,
+        };
         match mode {
             Mode::Embedded => {
                 let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
@@ -162,15 +182,49 @@ impl Deployment {
         addr: Option<SocketAddr>,
         name: &str,
     ) -> Result<()> {
-        let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
-        let mut cmd = Command::new(bin);
-        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
-        if let Some(a) = addr {
+        let spec = Spawn {
+            bin: bin.to_path_buf(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: env.to_vec(),
+            addr,
+            name: name.to_string(),
+        };
+        self.start_process(&spec)?;
+        self.specs.push(spec);
+        Ok(())
+    }
+
+    fn start_process(&mut self, spec: &Spawn) -> Result<()> {
+        // Appended: a restarted process writes after its previous life.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.log", spec.name)))?;
+        let mut cmd = Command::new(&spec.bin);
+        cmd.args(&spec.args).envs(spec.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        if let Some(a) = spec.addr {
             cmd.env("SHOP_ADDR", a.to_string());
         }
         cmd.stdout(log.try_clone()?).stderr(log);
-        let child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        let child = cmd.spawn().with_context(|| format!("starting {}", spec.bin.display()))?;
         self.children.push(child);
+        Ok(())
+    }
+
+    /// Stops every shop process (as [`Deployment::stop`] does) and starts each again with the
+    /// same command, environment and address; returns when every web process is healthy.
+    /// The database, the data directory and the broker stay.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.terminate().await?;
+        self.children.clear();
+        let specs = std::mem::take(&mut self.specs);
+        for spec in &specs {
+            self.start_process(spec)?;
+        }
+        self.specs = specs;
+        for addr in self.web.clone() {
+            self.wait_healthy(addr).await?;
+        }
         Ok(())
     }
 
@@ -214,8 +268,8 @@ impl Deployment {
             / 1024.0
     }
 
-    /// Stops every process (SIGTERM, then SIGKILL after 10 s) and drops the database.
-    pub async fn stop(mut self) -> Result<()> {
+    /// SIGTERM to every process, SIGKILL to those still running after 10 s.
+    async fn terminate(&mut self) -> Result<()> {
         for c in &self.children {
             let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
         }
@@ -230,6 +284,12 @@ impl Deployment {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
+        Ok(())
+    }
+
+    /// Stops every process (SIGTERM, then SIGKILL after 10 s) and drops the database.
+    pub async fn stop(mut self) -> Result<()> {
+        self.terminate().await?;
         if let Some((admin, name)) = self.pg.take() {
             drop_database(&admin, &name).await?;
         }

@@ -57,7 +57,7 @@ pub struct Fired {
     pub odd: Vec<String>,
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
+pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -149,7 +149,7 @@ pub async fn fire(f: Fire) -> Result<Fired> {
     Ok(Fired { samples, elapsed, odd })
 }
 
-async fn send(s: &mut SendRequest<Full<Bytes>>, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
+pub async fn send(s: &mut SendRequest<Full<Bytes>>, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
     s.ready().await?;
     let res = s.send_request(req).await?;
     let status = res.status();

@@ -1,6 +1,8 @@
-//! `shop-bench`: the flash-sale drill. See `usage()` and the README's *Benchmarks* section.
+//! `shop-bench`: the flash-sale drill, and `shop-bench catalog` (the catalog benchmark, see
+//! `catalog/mod.rs`). See `usage()` and the README's *Benchmarks* section.
 
 mod baseline;
+mod catalog;
 mod check;
 mod deploy;
 mod drill;
@@ -19,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn usage() -> &'static str {
-    "usage: shop-bench [--quick] [--modes embedded,scaled] [--scenarios scarce,plenty,overload]\n\
+    "usage: shop-bench catalog …  (the catalog benchmark: shop-bench catalog --help)\n\
+     \x20      shop-bench [--quick] [--modes embedded,scaled] [--scenarios scarce,plenty,overload]\n\
      \x20                 [--buyers N] [--units S] [--conns 1,16,64,256,1024] [--shop-bin PATH]\n\
      \x20                 [--out docs/BENCHMARKS.md] [--pg URL] [--redis URL]\n\
      Races N signed-in buyers through POST /api/buy of the real shop binary at the opening of a\n\
@@ -41,6 +44,22 @@ struct Args {
     command: String,
 }
 
+/// `$SHOP_BIN`, or `shop` beside this executable.
+fn default_shop_bin() -> PathBuf {
+    std::env::var_os("SHOP_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("shop"))).unwrap_or_default()
+    })
+}
+
+/// PostgreSQL and Redis as the tests find them (`SHOP_TEST_PG_URL`, `SHOP_TEST_REDIS_URL`).
+fn default_services() -> Services {
+    Services {
+        pg_admin_url: std::env::var("SHOP_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        redis_url: std::env::var("SHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+    }
+}
+
 fn parse_args() -> Result<Args> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut a = Args {
@@ -49,16 +68,9 @@ fn parse_args() -> Result<Args> {
         buyers: 10_000,
         units: 100,
         conns: vec![1, 16, 64, 256, 1024],
-        shop_bin: std::env::var_os("SHOP_BIN").map(PathBuf::from).unwrap_or_else(|| {
-            std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("shop"))).unwrap_or_default()
-        }),
+        shop_bin: default_shop_bin(),
         out: None,
-        services: Services {
-            pg_admin_url: std::env::var("SHOP_TEST_PG_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-            redis_url: std::env::var("SHOP_TEST_REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-        },
+        services: default_services(),
         command: format!("shop-bench {}", raw.join(" ")).trim().to_string(),
     };
     let mut it = raw.iter();
@@ -118,10 +130,15 @@ fn main() -> std::process::ExitCode {
             }
         };
     }
-    match rt.block_on(run()) {
+    let outcome = if args.get(1).map(String::as_str) == Some("catalog") {
+        rt.block_on(catalog::main(&args[2..]))
+    } else {
+        rt.block_on(run())
+    };
+    match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("shop-bench: an invariant did not hold (see above)");
+            eprintln!("shop-bench: a check did not hold (see above)");
             std::process::ExitCode::from(1)
         }
         Err(e) => {
@@ -300,7 +317,9 @@ async fn run() -> Result<bool> {
         let chart = out.with_file_name(format!("{stem}-latency.svg"));
         report.chart(&chart)?;
         let name = chart.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-        std::fs::write(out, report.markdown(&machine(), Some(&name)))?;
+        // The catalog benchmark's section of the file (if any) is kept.
+        let doc = catalog::report::keep_section(out, report.markdown(&machine(), Some(&name)));
+        std::fs::write(out, doc)?;
         println!("wrote {} and {}", out.display(), chart.display());
     }
     let _ = std::fs::remove_dir_all(&root);

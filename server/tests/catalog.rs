@@ -99,6 +99,7 @@ async fn search_matches_names_case_insensitively(app: &TestApp) {
     assert_eq!(page.text(".result-count"), "2 products");
     // The search box keeps what was typed.
     let (_, page) = app.page("/products?q=desk+lamp").await;
+    assert_eq!(page.attrs("form.search input[name=q]", "value"), vec!["desk lamp"]);
     assert_eq!(page.texts(".product-card .product-name"), vec!["Walnut Desk Lamp"]);
     let (_, page) = app.page("/products?q=zzzz").await;
     assert_eq!(page.count(".product-card"), 0);
@@ -107,14 +108,18 @@ async fn search_matches_names_case_insensitively(app: &TestApp) {
 
 async fn short_and_special_search_text_is_safe(app: &TestApp) {
     catalog(app).await;
-    // Two characters: below the trigram index, still a substring match.
+    // Two characters: the start of a word ("30L"), from the word index.
     let (_, page) = app.page("/products?q=30").await;
     assert_eq!(page.texts(".product-card .product-name"), vec!["Trail Backpack 30L"]);
-    // LIKE wildcards are literal characters, not "match everything".
-    let (_, page) = app.page("/products?q=%25").await;
+    // LIKE wildcards are not "match everything": punctuation alone matches nothing, and
+    // beside a word it is ignored like any punctuation.
+    for wildcard in ["%25", "_", "%25%25%25"] {
+        let (status, page) = app.page(&format!("/products?q={wildcard}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page.count(".product-card"), 0, "{wildcard}");
+    }
+    let (_, page) = app.page("/products?q=100%25").await;
     assert_eq!(page.texts(".product-card .product-name"), vec!["100% Wool Scarf"]);
-    let (_, page) = app.page("/products?q=_").await;
-    assert_eq!(page.count(".product-card"), 0);
     // Quotes and SQL-ish text are just text.
     let (status, page) = app.page("/products?q=%22%27%3B+drop+table+products").await;
     assert_eq!(status, StatusCode::OK);

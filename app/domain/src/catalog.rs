@@ -152,15 +152,46 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// 1234567 → "1,234,567".
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// One page of results plus what is needed to draw page links.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub total_items: u64,
+    /// The count stopped at `total_items` and there are more ("1,000+ products"): counting
+    /// every match of a search over a million products costs more than the page itself.
+    pub more: bool,
 }
 
 impl<T> Page<T> {
+    /// A page whose total is exact.
+    pub fn exact(items: Vec<T>, page: u32, total_items: u64) -> Page<T> {
+        Page { items, page, total_items, more: false }
+    }
+
+    /// "24 products", "1 product", "1,000+ products".
+    pub fn count_label(&self, one: &str, many: &str) -> String {
+        let n = group_thousands(self.total_items);
+        match (self.total_items, self.more) {
+            (1, false) => format!("1 {one}"),
+            (_, false) => format!("{n} {many}"),
+            (_, true) => format!("{n}+ {many}"),
+        }
+    }
+
     pub fn total_pages(&self) -> u32 {
         let pages = self.total_items.div_ceil(u64::from(PAGE_SIZE));
         u32::try_from(pages).unwrap_or(u32::MAX).clamp(1, MAX_PAGE)

@@ -13,6 +13,7 @@ pub mod order;
 pub mod providers;
 pub mod saga;
 pub mod sale;
+pub mod search;
 pub mod time;
 
 pub use account::{Address, CurrentUser, FieldError, FieldErrors, PaymentKind, PaymentMethod, Role};

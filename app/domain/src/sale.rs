@@ -98,6 +98,14 @@ impl SaleSummary {
         (self.quantity - self.sold).max(0)
     }
 
+    /// The same sale as seen at `now` (a cached read is re-dated, so the status and the
+    /// countdown are never older than the request).
+    pub fn seen_at(mut self, now: Timestamp) -> SaleSummary {
+        self.as_of = now;
+        self.status = SaleStatus::at(self.window, self.remaining(), now);
+        self
+    }
+
     /// Uses the stock gate's live count (it moves before the database's sold count does).
     pub fn with_remaining(mut self, remaining: i64) -> SaleSummary {
         self.sold = (self.quantity - remaining).clamp(0, self.quantity);

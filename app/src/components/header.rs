@@ -18,7 +18,7 @@ pub fn Header() -> impl IntoView {
                 <form class="search" role="search" method="get" action="/products">
                     <label for="q" class="visually-hidden">"Search products"</label>
                     <input id="q" name="q" type="search" placeholder="Search products…"
-                        maxlength="80" autocomplete="off" prop:value=current />
+                        maxlength="80" autocomplete="off" value=current />
                     <button type="submit">"Search"</button>
                 </form>
                 <nav class="main-nav" aria-label="Main">

@@ -25,14 +25,14 @@ pub fn ProductsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
                     Ok(r) => {
                         let heading = heading(&r.query);
-                        let total = r.page.total_items;
+                        let count = r.page.count_label("product", "products");
                         let total_pages = r.page.total_pages();
                         let empty = r.page.items.is_empty();
                         view! {
                             <Title text=heading.clone() />
                             <div class="listing-head">
                                 <h1>{heading}</h1>
-                                <p class="muted result-count">{result_count(total)}</p>
+                                <p class="muted result-count">{count}</p>
                             </div>
                             <SortForm query=r.query.clone() />
                             <TagChips tags=r.popular_tags.clone() active=r.query.tag.clone() />
@@ -64,13 +64,6 @@ fn heading(q: &ProductQuery) -> String {
         (Some(t), None) => format!("Results for “{t}”"),
         (None, Some(tag)) => format!("#{tag}"),
         (None, None) => "All products".to_string(),
-    }
-}
-
-fn result_count(n: u64) -> String {
-    match n {
-        1 => "1 product".to_string(),
-        n => format!("{n} products"),
     }
 }
 

@@ -13,11 +13,13 @@ mod accounts;
 mod admin;
 mod cart;
 mod catalog;
+mod catalog_cache;
 mod error;
 mod gate;
 mod inventory;
 mod orders;
 mod saga;
+mod search;
 mod seed;
 mod sim_ledger;
 mod sql;
@@ -33,6 +35,7 @@ pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,
     StockCommit, TrackedParcel,
 };
+pub use search::COUNT_FLOOR;
 pub use seed::{NewProduct, NewSale, SeedReport, DEMO_SEED_KEY};
 
 use sqlx::any::AnyPoolOptions;
@@ -77,10 +80,15 @@ pub struct Store {
     /// PostgreSQL: the same pool.
     writer: AnyPool,
     backend: Backend,
+    /// Catalog reads kept for a moment (`catalog_cache.rs`).
+    catalog: std::sync::Arc<catalog_cache::CatalogCache>,
     /// Fault injection (tests): fail the next order transaction midway.
     #[cfg(feature = "test-hooks")]
     fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long catalog reads are kept unless configured (`SHOP_CATALOG_CACHE_MS`).
+pub const DEFAULT_CATALOG_TTL: Duration = Duration::from_secs(2);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -110,6 +118,7 @@ impl Store {
             pool,
             writer,
             backend,
+            catalog: catalog_cache::CatalogCache::new(DEFAULT_CATALOG_TTL),
             #[cfg(feature = "test-hooks")]
             fail_next_order: Default::default(),
         })
@@ -147,7 +156,30 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
         migrator.run(&self.pool).await?;
-        Ok(())
+        self.fill_search_keys().await
+    }
+
+    /// Gives products written before search keys existed their `name_key` (migration 0008
+    /// adds the column; the folding lives in Rust, so SQL cannot fill it). A no-op afterwards.
+    async fn fill_search_keys(&self) -> Result<()> {
+        loop {
+            let rows: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, name FROM products WHERE name_key IS NULL ORDER BY id LIMIT 1000")
+                    .fetch_all(&self.pool)
+                    .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.begin_write().await?;
+            for (id, name) in &rows {
+                sqlx::query("UPDATE products SET name_key = $1 WHERE id = $2")
+                    .bind(shop_domain::search::search_key(name))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// A transaction that writes. On SQLite it runs on the writer connection and takes the

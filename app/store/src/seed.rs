@@ -45,10 +45,11 @@ pub struct NewSale {
 pub(crate) async fn insert_product(conn: &mut AnyConnection, p: &NewProduct) -> Result<i64> {
     let at = p.created_at.millis();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO products (name, description, price, stock, sold_count, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO products (name, name_key, description, price, stock, sold_count, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
     .bind(&p.name)
+    .bind(shop_domain::search::search_key(&p.name))
     .bind(&p.description)
     .bind(p.price_minor)
     .bind(p.stock)
@@ -100,13 +101,16 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let id = insert_product(&mut tx, p).await?;
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(id)
     }
 
     /// Inserts one flash sale; returns its id.
     pub async fn create_sale(&self, s: &NewSale, now: Timestamp) -> Result<i64> {
         let mut conn = self.writer.acquire().await?;
-        insert_sale(&mut conn, s, now).await
+        let id = insert_sale(&mut conn, s, now).await?;
+        self.catalog.forget_all();
+        Ok(id)
     }
 
     /// Writes the demo catalog unless this database was seeded before. Safe to call from
@@ -133,6 +137,7 @@ impl Store {
             insert_sale(&mut tx, s, now).await?;
         }
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(SeedReport::Seeded { products: products.len(), sales: sales.len() })
     }
 }

@@ -17,48 +17,6 @@ pub fn fts5_phrase(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// Collects `$n` parameters in order while a query is assembled.
-#[derive(Default)]
-pub struct Params {
-    pub values: Vec<Param>,
-}
-
-pub enum Param {
-    Text(String),
-}
-
-impl Params {
-    /// Adds a value and returns its placeholder.
-    pub fn push(&mut self, p: Param) -> String {
-        self.values.push(p);
-        format!("${}", self.values.len())
-    }
-
-    pub fn bind<'q>(
-        &'q self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for v in &self.values {
-            q = match v {
-                Param::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        q
-    }
-
-    pub fn bind_scalar<'q, O>(
-        &'q self,
-        mut q: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-        for v in &self.values {
-            q = match v {
-                Param::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        q
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, page: f.page, total_items: total.max(0) as u64 })
+        Ok(Page::exact(items, f.page, total.max(0) as u64))
     }
 
     /// Any order, with its buyer, payment and delivery records, every timeline entry with its
@@ -250,7 +250,7 @@ impl Store {
         .iter()
         .map(dead_letter)
         .collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, page, total_items: total.max(0) as u64 })
+        Ok(Page::exact(items, page, total.max(0) as u64))
     }
 
     /// Replays a dead letter: in one transaction, the same envelope goes back into the outbox

@@ -30,7 +30,7 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, page, total_items: total.max(0) as u64 })
+        Ok(Page::exact(items, page, total.max(0) as u64))
     }
 
     /// Grants or revokes staff access; audited in the same transaction.

@@ -5,6 +5,7 @@ use super::{audit, for_update, ilike};
 use crate::catalog::{sale_from_row, SALE_COLUMNS};
 use crate::sql::like_escape;
 use crate::{Result, Store, NO_IMAGE};
+use shop_domain::search::search_key;
 use shop_domain::admin::{
     check_stock, AdminProduct, AdminProductQuery, AdminProductRow, ProductChoice, ProductDraft, ProductImage,
     Removal,
@@ -169,7 +170,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, page: q.page, total_items: total.max(0) as u64 })
+        Ok(Page::exact(items, q.page, total.max(0) as u64))
     }
 
     /// A product as the edit page shows it (archived too), with its sales and order count.
@@ -228,10 +229,11 @@ impl Store {
     pub async fn admin_create_product(&self, d: &ProductDraft, actor: i64, now: Timestamp) -> Result<i64> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO products (name, description, price, stock, sold_count, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+            "INSERT INTO products (name, name_key, description, price, stock, sold_count, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING id",
         )
         .bind(&d.name)
+        .bind(search_key(&d.name))
         .bind(&d.description)
         .bind(d.price.minor())
         .bind(d.stock)
@@ -242,6 +244,7 @@ impl Store {
         let detail = format!("“{}”, price {}, stock {}", d.name, d.price, d.stock);
         audit(&mut tx, actor, "product.create", &format!("product:{id}"), &detail, now).await?;
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(id)
     }
 
@@ -266,9 +269,11 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE products SET name = $1, description = $2, price = $3, stock = $4, updated_at = $5 WHERE id = $6",
+            "UPDATE products SET name = $1, name_key = $2, description = $3, price = $4, stock = $5, \
+             updated_at = $6 WHERE id = $7",
         )
         .bind(&d.name)
+        .bind(search_key(&d.name))
         .bind(&d.description)
         .bind(d.price.minor())
         .bind(d.stock)
@@ -279,6 +284,7 @@ impl Store {
         write_tags_and_images(&mut tx, id, d).await?;
         audit(&mut tx, actor, "product.update", &format!("product:{id}"), &changes(&old, d), now).await?;
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(SaveProduct::Saved { id, stock_delta: d.stock - old.stock })
     }
 
@@ -333,6 +339,7 @@ impl Store {
             Removal::Deleted
         };
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(RemoveProduct::Done(removal))
     }
 
@@ -350,6 +357,7 @@ impl Store {
         }
         audit(&mut tx, actor, "product.restore", &format!("product:{id}"), "back in the shop", now).await?;
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(true)
     }
 
@@ -386,6 +394,7 @@ impl Store {
         .await?;
         audit(&mut tx, actor, "product.image", &format!("product:{product_id}"), url, now).await?;
         tx.commit().await?;
+        self.catalog.forget_all();
         Ok(true)
     }
 

@@ -58,7 +58,7 @@ impl Store {
         .iter()
         .map(|r| sale_from_row(r, now))
         .collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, page, total_items: total.max(0) as u64 })
+        Ok(Page::exact(items, page, total.max(0) as u64))
     }
 
     /// Sales running at `now` (started, not ended), soonest to end first.
@@ -210,6 +210,7 @@ impl Store {
             }
         };
         tx.commit().await?;
+        self.catalog.forget_all();
         let quantity_delta = d.quantity - old.as_ref().map_or(0, |o| o.quantity);
         Ok(SaveSale::Saved { id: sale_id, product_id, quantity_delta })
     }

@@ -13,11 +13,20 @@ pub struct SagaTx {
     pub(super) tx: sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
     now: Timestamp,
+    catalog: std::sync::Arc<crate::catalog_cache::CatalogCache>,
+    /// Products whose stock this transaction moved: their cached pages go at commit.
+    stock_moved: Vec<i64>,
 }
 
 impl Store {
     pub async fn begin_saga(&self, now: Timestamp) -> Result<SagaTx> {
-        Ok(SagaTx { tx: self.begin_write().await?, backend: self.backend, now })
+        Ok(SagaTx {
+            tx: self.begin_write().await?,
+            backend: self.backend,
+            now,
+            catalog: self.catalog.clone(),
+            stock_moved: Vec::new(),
+        })
     }
 }
 
@@ -225,6 +234,7 @@ impl SagaTx {
             if ok == 0 {
                 return Ok(StockCommit::Shortfall(format!("{name} has fewer than {q} left")));
             }
+            self.stock_moved.push(l.try_get("product_id")?);
             sqlx::query("UPDATE order_lines SET stock_committed = 1 WHERE id = $1")
                 .bind(l.try_get::<i64, _>("id")?)
                 .execute(&mut *self.tx)
@@ -284,6 +294,7 @@ impl SagaTx {
                 .bind(product)
                 .execute(&mut *self.tx)
                 .await?;
+                self.stock_moved.push(product);
             }
         }
         sqlx::query("UPDATE order_lines SET stock_committed = 0, status = 'CANCELLED' WHERE order_id = $1")
@@ -300,6 +311,9 @@ impl SagaTx {
 
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        for product in self.stock_moved {
+            self.catalog.forget_product(product);
+        }
         Ok(())
     }
 }

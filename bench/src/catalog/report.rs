@@ -1,0 +1,220 @@
+//! The catalog section of `docs/BENCHMARKS.md`, kept between two markers so the drill and the
+//! catalog benchmark each rewrite only their own part of the file.
+
+use super::pages::Measured;
+use super::tput::Rate;
+use crate::load::Latency;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+pub const BEGIN: &str = "<!-- catalog:begin -->";
+pub const END: &str = "<!-- catalog:end -->";
+/// Warm p95 at or above this is flagged.
+pub const SLOW_MS: f64 = 20.0;
+
+/// One mode's run.
+pub struct ModeRun {
+    pub label: String,
+    pub products: usize,
+    pub generation: Duration,
+    pub insert: Duration,
+    pub analyze: Duration,
+    pub db_mib: f64,
+    pub restart: Duration,
+    pub pages: Vec<Measured>,
+    pub rates: Vec<Rate>,
+}
+
+#[derive(Default)]
+pub struct CatalogReport {
+    pub command: String,
+    pub machine: String,
+    pub conns: usize,
+    pub secs: f64,
+    pub baseline: Option<(f64, Latency)>,
+    pub runs: Vec<ModeRun>,
+    pub failures: Vec<String>,
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 60.0 {
+        format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+impl CatalogReport {
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{BEGIN}\n## Catalog: every page kind on a large catalog\n");
+        let _ = writeln!(
+            s,
+            "Written by `shop-bench catalog` (`scripts/bench catalog`, issue 11). Per mode: a fresh shop, a \
+             generated catalog written straight into its database (multi-row inserts in big transactions, \
+             then `ANALYZE`), the shop processes restarted, then every page kind requested over HTTP as a \
+             browser without cookies would (full SSR HTML, one keep-alive connection, one request at a time). \
+             **Cold** is the first request of each kind after the restart, in the order of the table (empty \
+             process caches and connection pools; the operating system's page cache and PostgreSQL's shared \
+             buffers are not dropped). **Warm** follows a warm-up pass. Every answer must be 200 and list the \
+             right products (the rare word's products, the accented names, none for no match, full pages). \
+             ⚠ marks a warm p95 of {SLOW_MS:.0} ms or more.\n"
+        );
+        let _ = writeln!(s, "- Command: `{}`", self.command);
+        let _ = writeln!(s, "- Machine: {}", self.machine);
+        if let Some((rate, l)) = self.baseline {
+            let _ = writeln!(
+                s,
+                "- Baseline: an axum handler answering `GET /page` with a small constant HTML body, in its own \
+                 process, same client, C={}, {:.0} s, best of three: **{rate:.0} req/s** (p50 {:.2} ms, p99 {:.2} ms)",
+                self.conns, self.secs, l.p50, l.p99
+            );
+        }
+        for run in &self.runs {
+            self.mode(&mut s, run);
+        }
+        if !self.failures.is_empty() {
+            let _ = writeln!(s, "\n### Failed checks\n");
+            for f in &self.failures {
+                let _ = writeln!(s, "- {f}");
+            }
+        }
+        let _ = writeln!(s, "{END}");
+        s
+    }
+
+    fn mode(&self, s: &mut String, run: &ModeRun) {
+        let _ = writeln!(s, "\n### {}\n", run.label);
+        let per_sec = run.products as f64 / run.insert.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            s,
+            "{} products generated in **{}** (inserts {} at {}/s, ANALYZE {}); database {:.0} MiB; \
+             restart {}.\n",
+            thousands(run.products as u64),
+            human(run.generation),
+            human(run.insert),
+            thousands(per_sec as u64),
+            human(run.analyze),
+            run.db_mib,
+            human(run.restart),
+        );
+        let _ = writeln!(
+            s,
+            "| page kind | URL | cold ms | warm n | p50 ms | p95 ms | p99 ms | max ms | errors | |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        );
+        for m in &run.pages {
+            let l = m.latency;
+            let flag = if l.p95 >= SLOW_MS { format!("⚠ p95 ≥ {SLOW_MS:.0} ms") } else { String::new() };
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {flag} |",
+                m.name,
+                m.url,
+                m.cold_ms.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into()),
+                m.requests,
+                l.p50,
+                l.p95,
+                l.p99,
+                l.max,
+                m.errors,
+            );
+        }
+        let slow: Vec<&str> =
+            run.pages.iter().filter(|m| m.latency.p95 >= SLOW_MS).map(|m| m.name.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "\nWarm p95 ≥ {SLOW_MS:.0} ms: {}.",
+            if slow.is_empty() { "none".to_string() } else { slow.join(", ") }
+        );
+        let _ = writeln!(s, "\nThroughput, C={} keep-alive connections, {:.0} s per page:\n", self.conns, self.secs);
+        let _ = writeln!(
+            s,
+            "| page | URL | req/s | p50 ms | p99 ms | errors | % of constant | target |\n\
+             |---|---|---:|---:|---:|---:|---:|---|"
+        );
+        if let Some((rate, l)) = self.baseline {
+            let _ = writeln!(
+                s,
+                "| constant handler | `GET /page` | {rate:.0} | {:.2} | {:.2} | 0 | 100 % | |",
+                l.p50, l.p99
+            );
+        }
+        for r in &run.rates {
+            let ratio = self.baseline.map(|(b, _)| r.rate / b);
+            let target = match (r.target, ratio) {
+                (Some(t), Some(x)) if x >= t => format!("≥ {:.0} %: met", t * 100.0),
+                (Some(t), Some(_)) => format!("≥ {:.0} %: **missed**", t * 100.0),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {:.0} | {:.1} | {:.1} | {} | {} | {target} |",
+                r.name,
+                r.url,
+                r.rate,
+                r.latency.p50,
+                r.latency.p99,
+                r.errors,
+                ratio.map(|x| format!("{:.1} %", x * 100.0)).unwrap_or_else(|| "-".into()),
+            );
+        }
+    }
+}
+
+/// The catalog section of a document, markers included.
+pub fn section_of(doc: &str) -> Option<&str> {
+    let start = doc.find(BEGIN)?;
+    let end = doc[start..].find(END)? + start + END.len();
+    Some(&doc[start..end])
+}
+
+/// `doc` with its catalog section replaced by `section` (appended when it has none).
+pub fn splice(doc: &str, section: &str) -> String {
+    let section = section.trim_end();
+    match section_of(doc) {
+        Some(old) => doc.replacen(old, section, 1),
+        None if doc.trim().is_empty() => format!("{section}\n"),
+        None => format!("{}\n\n{section}\n", doc.trim_end()),
+    }
+}
+
+/// The drill's document with the catalog section of the file it replaces carried over.
+pub fn keep_section(path: &Path, drill: String) -> String {
+    match std::fs::read_to_string(path).ok().as_deref().and_then(section_of) {
+        Some(section) => splice(&drill, section),
+        None => drill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_replaced_or_appended() {
+        let a = format!("{BEGIN}\nA\n{END}\n");
+        let b = format!("{BEGIN}\nB\n{END}\n");
+        assert_eq!(splice("", &a), a);
+        let doc = splice("# Drill\n\ntext\n", &a);
+        assert_eq!(doc, format!("# Drill\n\ntext\n\n{a}"));
+        let doc = splice(&format!("{doc}\n## after\n"), &b);
+        assert!(doc.contains("\nB\n") && !doc.contains("\nA\n") && doc.ends_with("## after\n"), "{doc}");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+    }
+}
