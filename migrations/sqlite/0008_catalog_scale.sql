@@ -5,6 +5,17 @@
 --    from before this migration are filled by `Store::migrate` (NULL until then).
 ALTER TABLE products ADD COLUMN name_key TEXT;
 CREATE INDEX products_name_key_idx ON products (name_key) WHERE archived_at IS NULL;
+-- Sort keys by id: sorting thousands of text matches reads this small index instead of every
+-- matching row (2.5x faster at 25,000 matches; docs/catalog.md).
+CREATE INDEX products_keys_idx ON products (id, archived_at, created_at, sold_count, price, name_key);
+-- The sort indexes carry the key, so walking one for a common word tests the index entry
+-- and never reads the row (4x fewer pages).
+DROP INDEX products_newest_idx;
+DROP INDEX products_best_idx;
+DROP INDEX products_price_idx;
+CREATE INDEX products_newest_idx ON products (created_at DESC, id DESC, name_key) WHERE archived_at IS NULL;
+CREATE INDEX products_best_idx ON products (sold_count DESC, id DESC, name_key) WHERE archived_at IS NULL;
+CREATE INDEX products_price_idx ON products (price, id, name_key) WHERE archived_at IS NULL;
 
 -- Search indexes read the key, not the raw name, so "creme" finds "Crème" on SQLite as on
 -- PostgreSQL: a trigram index for 3+ characters, a word index with 1- and 2-character
@@ -38,19 +49,20 @@ WHEN new.name_key IS NOT NULL BEGIN
     INSERT INTO products_words (rowid, name_key) VALUES (new.id, new.name_key);
 END;
 
--- 2. Tag pages in sort order from an index: each tag row carries its product's sort keys and
---    whether it is listed (not archived). Triggers copy them; nothing else writes them.
+-- 2. Tag pages in sort order from an index: each tag row carries its product's sort keys, its
+--    search key and whether it is listed (not archived). Triggers copy them; nothing else writes them.
 ALTER TABLE product_tags ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE product_tags ADD COLUMN sold_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE product_tags ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE product_tags ADD COLUMN listed INTEGER NOT NULL DEFAULT 0;
-UPDATE product_tags SET (created_at, sold_count, price, listed) = (
-    SELECT p.created_at, p.sold_count, p.price, p.archived_at IS NULL FROM products p
+ALTER TABLE product_tags ADD COLUMN name_key TEXT;
+UPDATE product_tags SET (created_at, sold_count, price, listed, name_key) = (
+    SELECT p.created_at, p.sold_count, p.price, p.archived_at IS NULL, p.name_key FROM products p
     WHERE p.id = product_tags.product_id
 );
-CREATE INDEX product_tags_newest_idx ON product_tags (tag, created_at DESC, product_id DESC) WHERE listed = 1;
-CREATE INDEX product_tags_best_idx ON product_tags (tag, sold_count DESC, product_id DESC) WHERE listed = 1;
-CREATE INDEX product_tags_price_idx ON product_tags (tag, price, product_id) WHERE listed = 1;
+CREATE INDEX product_tags_newest_idx ON product_tags (tag, created_at DESC, product_id DESC, name_key) WHERE listed = 1;
+CREATE INDEX product_tags_best_idx ON product_tags (tag, sold_count DESC, product_id DESC, name_key) WHERE listed = 1;
+CREATE INDEX product_tags_price_idx ON product_tags (tag, price, product_id, name_key) WHERE listed = 1;
 
 -- 3. Listed products per tag, for the popular-tag chips and exact tag page counts.
 CREATE TABLE tag_counts (
@@ -63,8 +75,8 @@ CREATE INDEX tag_counts_popular_idx ON tag_counts (products DESC, tag);
 CREATE TRIGGER product_tags_fill AFTER INSERT ON product_tags BEGIN
     INSERT INTO tag_counts (tag, products) VALUES (new.tag, 0) ON CONFLICT (tag) DO NOTHING;
     UPDATE tag_counts SET products = products + new.listed WHERE tag = new.tag;
-    UPDATE product_tags SET (created_at, sold_count, price, listed) = (
-        SELECT p.created_at, p.sold_count, p.price, p.archived_at IS NULL FROM products p
+    UPDATE product_tags SET (created_at, sold_count, price, listed, name_key) = (
+        SELECT p.created_at, p.sold_count, p.price, p.archived_at IS NULL, p.name_key FROM products p
         WHERE p.id = new.product_id
     ) WHERE product_id = new.product_id AND tag = new.tag;
 END;
@@ -75,8 +87,9 @@ END;
 CREATE TRIGGER product_tags_count_delete AFTER DELETE ON product_tags BEGIN
     UPDATE tag_counts SET products = products - old.listed WHERE tag = old.tag;
 END;
-CREATE TRIGGER products_tag_keys AFTER UPDATE OF created_at, sold_count, price, archived_at ON products BEGIN
+CREATE TRIGGER products_tag_keys AFTER UPDATE OF created_at, sold_count, price, archived_at, name_key
+ON products BEGIN
     UPDATE product_tags SET created_at = new.created_at, sold_count = new.sold_count,
-        price = new.price, listed = new.archived_at IS NULL
+        price = new.price, listed = new.archived_at IS NULL, name_key = new.name_key
     WHERE product_id = new.id;
 END;

@@ -68,6 +68,9 @@ pub struct Config {
     /// purchase may wait for a place before it is shed with 503 + `Retry-After`.
     pub buy_concurrency: usize,
     pub buy_queue_wait: std::time::Duration,
+    /// `SHOP_CATALOG_CACHE_MS`: how long product, sale, shelf and tag reads are kept in this
+    /// process (other processes' changes show within it); 0 turns the cache off.
+    pub catalog_cache: std::time::Duration,
     /// `SHOP_METRICS_ADDR`: where Prometheus metrics are served (default 127.0.0.1:9464, a
     /// listener of its own so the public address never serves them); `off` serves none.
     pub metrics_addr: Option<SocketAddr>,
@@ -238,6 +241,11 @@ impl Config {
             n => n as usize,
         };
         let buy_queue_wait = std::time::Duration::from_millis(number("SHOP_BUY_QUEUE_MS", 500, 60_000)?);
+        let catalog_cache = std::time::Duration::from_millis(number(
+            "SHOP_CATALOG_CACHE_MS",
+            shop_store::DEFAULT_CATALOG_TTL.as_millis() as u64,
+            60_000,
+        )?);
         let metrics_addr = match get("SHOP_METRICS_ADDR").as_deref() {
             None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             Some("off") => None,
@@ -295,6 +303,7 @@ impl Config {
             limits,
             buy_concurrency,
             buy_queue_wait,
+            catalog_cache,
             metrics_addr,
             addr,
             data_dir,

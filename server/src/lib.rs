@@ -149,7 +149,8 @@ impl Running {
 /// Opens the database (migrating and seeding it), binds the address and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check_shared_gate()?;
-    let store = Store::connect(&config.database_url, config.db_max_connections).await?;
+    let store =
+        Store::connect(&config.database_url, config.db_max_connections).await?.with_catalog_cache(config.catalog_cache);
     store.migrate().await?;
     let secrets = shop_security::SecretBox::new(&load_secret_key(&config)?)
         .map_err(|e| StartError::SecretKey(e.to_string()))?;

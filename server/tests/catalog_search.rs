@@ -103,16 +103,23 @@ async fn counts_stop_at_a_thousand_and_pages_go_on(app: &TestApp) {
         assert_eq!(page.text(".result-count"), "1,000+ products", "{url}");
         assert_eq!(page.count(".product-card"), 24, "{url}");
     }
-    // The newest pencil is 1030; page 42 shows 1030 - 41 * 24 = 46 down to 23 and can go on.
-    let (_, page) = app.page("/products?q=pencil&page=42").await;
+    // A text search shows 20 pages: the newest pencil is 1030, page 20 ends at 1030 - 479.
+    let (_, page) = app.page("/products?q=pencil&page=20").await;
     let names = page.texts(".product-name");
-    assert_eq!(names.first().map(String::as_str), Some("Pencil 46"));
-    assert_eq!(names.last().map(String::as_str), Some("Pencil 23"));
-    assert_eq!(page.attrs(".pager a[rel=next]", "href"), vec!["/products?q=pencil&page=43"]);
-    let (_, page) = app.page("/products?q=pencil&page=43").await;
-    assert_eq!(page.count(".product-card"), 22);
-    assert_eq!(page.text(".result-count"), "1,030 products", "the count is exact once it is reached");
+    assert_eq!(names.first().map(String::as_str), Some("Pencil 574"));
+    assert_eq!(names.last().map(String::as_str), Some("Pencil 551"));
     assert!(page.attrs(".pager a[rel=next]", "href").is_empty());
+    assert!(page.text("[data-testid=search-end]").contains("first 20 pages"));
+    let (status, page) = app.page("/products?q=pencil&page=21").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.text(".error-message").contains("add a word or choose a tag"));
+    // Listings go deeper, and the count is exact once a page reaches it.
+    let (_, page) = app.page("/products?page=42").await;
+    assert_eq!(page.text(".result-count"), "1,030 products");
+    assert_eq!(page.attrs(".pager a[rel=next]", "href"), vec!["/products?page=43"]);
+    let (_, page) = app.page("/products?page=43").await;
+    assert_eq!(page.count(".product-card"), 22);
+    assert_eq!(page.texts(".product-name").last().map(String::as_str), Some("Pencil 1"));
     // A rare text counts exactly.
     let (_, page) = app.page("/products?q=pencil+1029").await;
     assert_eq!(page.text(".result-count"), "1 product");

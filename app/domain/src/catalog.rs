@@ -8,6 +8,10 @@ use std::fmt;
 pub const PAGE_SIZE: u32 = 24;
 /// Deepest page a listing serves; beyond it a shopper should refine the search.
 pub const MAX_PAGE: u32 = 1000;
+/// A text search shows at most this many pages (480 results, in the chosen order); a shopper
+/// refines it instead of paging on, and every page stays cheap at a million products
+/// (docs/catalog.md). Listings and tag pages go to [`MAX_PAGE`].
+pub const MAX_TEXT_PAGE: u32 = 20;
 pub const MAX_QUERY_CHARS: usize = 80;
 pub const MAX_TAG_CHARS: usize = 40;
 
@@ -58,6 +62,8 @@ pub enum QueryError {
     BadSort,
     #[error("The page must be a whole number from 1 to {MAX_PAGE}.")]
     BadPage,
+    #[error("A search shows its first {MAX_TEXT_PAGE} pages; add a word or choose a tag to narrow it down.")]
+    TextTooDeep,
 }
 
 /// A validated catalog search: what `/products?q=&tag=&sort=&page=` means.
@@ -100,6 +106,9 @@ impl ProductQuery {
                 p.parse::<u32>().ok().filter(|p| (1..=MAX_PAGE).contains(p)).ok_or(QueryError::BadPage)?
             }
         };
+        if text.is_some() && page > MAX_TEXT_PAGE {
+            return Err(QueryError::TextTooDeep);
+        }
         Ok(ProductQuery { text, tag, sort, page })
     }
 
@@ -108,6 +117,15 @@ impl ProductQuery {
     }
 
     /// The URL of this query with another page number (keeps text, tag and sort).
+    /// The last page this query can show when `total_pages` pages match.
+    pub fn last_page(&self, total_pages: u32) -> u32 {
+        if self.text.is_some() {
+            total_pages.min(MAX_TEXT_PAGE)
+        } else {
+            total_pages
+        }
+    }
+
     pub fn url_for_page(&self, page: u32) -> String {
         let mut parts = Vec::new();
         if let Some(t) = &self.text {
@@ -304,6 +322,9 @@ mod tests {
         assert_eq!(ProductQuery::parse(None, None, None, Some("0")), Err(QueryError::BadPage));
         assert_eq!(ProductQuery::parse(None, None, None, Some("abc")), Err(QueryError::BadPage));
         assert_eq!(ProductQuery::parse(None, None, None, Some("1001")), Err(QueryError::BadPage));
+        assert!(ProductQuery::parse(Some("lamp"), None, None, Some("20")).is_ok());
+        assert_eq!(ProductQuery::parse(Some("lamp"), None, None, Some("21")), Err(QueryError::TextTooDeep));
+        assert!(ProductQuery::parse(None, Some("home"), None, Some("21")).is_ok());
         assert_eq!(ProductQuery::parse(None, None, Some("cheap"), None), Err(QueryError::BadSort));
         assert_eq!(ProductQuery::parse(None, Some("a b"), None, None), Err(QueryError::BadTag));
         let long = "x".repeat(81);
@@ -317,7 +338,7 @@ mod tests {
 
     #[test]
     fn page_count_rounds_up_and_is_never_zero() {
-        let page = |n| Page::<()> { items: vec![], page: 1, total_items: n }.total_pages();
+        let page = |n| Page::<()>::exact(vec![], 1, n).total_pages();
         assert_eq!(page(0), 1);
         assert_eq!(page(24), 1);
         assert_eq!(page(25), 2);
@@ -329,4 +350,15 @@ mod tests {
         assert_eq!(StockLevel::of(3).to_string(), "Only 3 left");
         assert_eq!(StockLevel::of(40).to_string(), "In stock (40)");
     }
+
+    #[test]
+    fn counts_read_like_a_shop() {
+        assert_eq!(Page::<()>::exact(vec![], 1, 1).count_label("product", "products"), "1 product");
+        assert_eq!(Page::<()>::exact(vec![], 1, 1030).count_label("product", "products"), "1,030 products");
+        let capped = Page::<()> { items: vec![], page: 1, total_items: 1000, more: true };
+        assert_eq!(capped.count_label("product", "products"), "1,000+ products");
+        assert_eq!(group_thousands(1_234_567), "1,234,567");
+        assert_eq!(group_thousands(999), "999");
+    }
+
 }

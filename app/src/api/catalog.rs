@@ -84,14 +84,25 @@ pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
 /// `GET /api/product?id=`
 #[server(endpoint = "product", prefix = "/api", input = GetUrl)]
 pub async fn get_product(id: String) -> Result<ProductDetail, AppError> {
+    use shop_domain::gate::GateItem;
     let id = parse_id(&id, "Product").map_err(reject)?;
     let state = crate::state::app_state()?;
-    state
+    let mut product = state
         .store
         .product(id, state.now())
         .await
         .map_err(AppError::internal("product"))?
-        .ok_or_else(|| reject(AppError::NotFound("Product".into())))
+        .ok_or_else(|| reject(AppError::NotFound("Product".into())))?;
+    // The page may be cached; what is left comes from the gate when it holds the item.
+    if let Some(left) = state.inventory.available(GateItem::Product(id)).await {
+        product.stock = left;
+    }
+    for sale in &mut product.sales {
+        if let Some(left) = state.inventory.available(GateItem::Sale(sale.id)).await {
+            *sale = sale.clone().with_remaining(left);
+        }
+    }
+    Ok(product)
 }
 
 /// `GET /api/sale?id=`

@@ -26,7 +26,10 @@ pub fn ProductsPage() -> impl IntoView {
                     Ok(r) => {
                         let heading = heading(&r.query);
                         let count = r.page.count_label("product", "products");
-                        let total_pages = r.page.total_pages();
+                        let total_pages = r.query.last_page(r.page.total_pages());
+                        let cut_short = r.query.text.is_some()
+                            && r.query.page == shop_domain::catalog::MAX_TEXT_PAGE
+                            && (r.page.more || r.page.total_pages() > total_pages);
                         let empty = r.page.items.is_empty();
                         view! {
                             <Title text=heading.clone() />
@@ -48,6 +51,11 @@ pub fn ProductsPage() -> impl IntoView {
                                 view! {
                                     <ProductGrid products=r.page.items.clone() />
                                     <Pager query=r.query.clone() total_pages=total_pages />
+                                    {cut_short.then(|| view! {
+                                        <p class="muted search-end" data-testid="search-end">
+                                            "A search shows its first 20 pages. Add a word or choose a tag to see the rest."
+                                        </p>
+                                    })}
                                 }.into_any()
                             }}
                         }.into_any()
