@@ -8,6 +8,15 @@ CREATE INDEX products_name_key_idx ON products (name_key) WHERE archived_at IS N
 -- 3+ characters: a trigram index answers `name_key LIKE '%text%'`.
 DROP INDEX products_name_trgm_idx;
 CREATE INDEX products_name_key_trgm_idx ON products USING gin (name_key gin_trgm_ops);
+-- The sort indexes carry the key, so walking one for a common word filters index entries
+-- without visiting the table (an index-only scan once vacuumed; 96 ms → 8 ms for page 20 of
+-- "lamp" by price; docs/catalog.md).
+DROP INDEX products_newest_idx;
+DROP INDEX products_best_idx;
+DROP INDEX products_price_idx;
+CREATE INDEX products_newest_idx ON products (created_at DESC, id DESC) INCLUDE (name_key) WHERE archived_at IS NULL;
+CREATE INDEX products_best_idx ON products (sold_count DESC, id DESC) INCLUDE (name_key) WHERE archived_at IS NULL;
+CREATE INDEX products_price_idx ON products (price, id) INCLUDE (name_key) WHERE archived_at IS NULL;
 -- 1–2 characters: words of the key with a prefix query (`'la':*`).
 CREATE INDEX products_name_key_words_idx ON products USING gin (to_tsvector('simple', COALESCE(name_key, '')));
 
@@ -42,22 +51,38 @@ END $$;
 CREATE TRIGGER product_tags_fill BEFORE INSERT ON product_tags
 FOR EACH ROW EXECUTE FUNCTION product_tags_fill();
 
-CREATE FUNCTION product_tags_count() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserts and deletes count per statement from the transition table: one upsert per tag
+-- touched, so a bulk load of 2M tag rows does not update the same 40 counter rows 2M times
+-- (each update of a row in one transaction walks all its earlier versions).
+CREATE FUNCTION product_tags_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.listed = 1 THEN
-        UPDATE tag_counts SET products = products - 1 WHERE tag = OLD.tag;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.listed = 1 THEN
-        INSERT INTO tag_counts AS c (tag, products) VALUES (NEW.tag, 1)
-        ON CONFLICT (tag) DO UPDATE SET products = c.products + 1;
-    END IF;
+    INSERT INTO tag_counts AS c (tag, products)
+    SELECT tag, SUM(listed) FROM added GROUP BY tag
+    ON CONFLICT (tag) DO UPDATE SET products = c.products + EXCLUDED.products;
     RETURN NULL;
 END $$;
-CREATE TRIGGER product_tags_count AFTER INSERT OR DELETE ON product_tags
-FOR EACH ROW EXECUTE FUNCTION product_tags_count();
--- Only a change of `listed` moves a count: sort-key copies (every sale) never touch tag_counts.
+CREATE TRIGGER product_tags_count_insert AFTER INSERT ON product_tags
+REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION product_tags_count_added();
+
+CREATE FUNCTION product_tags_count_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tag_counts c SET products = c.products - r.n
+    FROM (SELECT tag, SUM(listed) AS n FROM removed GROUP BY tag) r
+    WHERE c.tag = r.tag AND r.n <> 0;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER product_tags_count_delete AFTER DELETE ON product_tags
+REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION product_tags_count_removed();
+
+-- Only a change of `listed` (archiving) moves a count: sort-key copies (every sale) never
+-- touch tag_counts.
+CREATE FUNCTION product_tags_count_listed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tag_counts SET products = products + NEW.listed - OLD.listed WHERE tag = NEW.tag;
+    RETURN NULL;
+END $$;
 CREATE TRIGGER product_tags_count_listed AFTER UPDATE OF listed ON product_tags
-FOR EACH ROW WHEN (OLD.listed <> NEW.listed) EXECUTE FUNCTION product_tags_count();
+FOR EACH ROW WHEN (OLD.listed <> NEW.listed) EXECUTE FUNCTION product_tags_count_listed();
 
 CREATE FUNCTION products_tag_keys() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

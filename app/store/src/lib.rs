@@ -20,6 +20,7 @@ mod inventory;
 mod orders;
 mod saga;
 mod search;
+mod search_pg;
 mod seed;
 mod sim_ledger;
 mod sql;

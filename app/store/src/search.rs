@@ -8,13 +8,15 @@
 //!   3+ characters, word prefixes for 1–2); few matches are gathered and sorted, many are
 //!   found by walking the sort index (dense matches fill a page in a few hundred rows).
 //!   PostgreSQL's planner makes that choice itself from its statistics.
-//! - Counts stop at [`count_limit`]: the page says "1,000+ products".
+//! - Counts stop at [`count_limit`]: the page says "1,000+ products" ("480+" for a text,
+//!   which shows 20 pages).
 //! - A product whose whole name is the text comes first.
 
 use crate::catalog::{summary_from_row, SUMMARY_COLUMNS};
 use crate::sql::{fts5_phrase, like_escape};
 use crate::{Backend, Result, Store};
 use shop_domain::search::{search_key, NameMatch};
+use shop_domain::catalog::MAX_TEXT_PAGE;
 use shop_domain::{Page, ProductQuery, ProductSummary, Sort, PAGE_SIZE};
 use sqlx::Row;
 
@@ -24,10 +26,18 @@ pub const COUNT_FLOOR: u32 = 1_000;
 /// walking the sort index is always the cheaper plan.
 const MATCHES_PROBE: i64 = 20_000;
 
-/// How far a page's count goes: past the pages a shopper can reach from this one.
+/// How far a page's count goes: past the pages a shopper can reach from this one. A text
+/// search shows 20 pages, so it counts to 480 ("480+ products").
 pub fn count_limit(query: &ProductQuery) -> u32 {
-    COUNT_FLOOR.max(query.offset() + PAGE_SIZE * 10)
+    if query.text.is_some() {
+        TEXT_COUNT_LIMIT
+    } else {
+        COUNT_FLOOR.max(query.offset() + PAGE_SIZE * 10)
+    }
 }
+
+/// The most a text search counts: every result it can show.
+pub(crate) const TEXT_COUNT_LIMIT: u32 = MAX_TEXT_PAGE * PAGE_SIZE;
 
 /// SQLite: gather every match from the text index and sort them, or walk the sort index (the
 /// tag's, with a tag) and test each entry? Measured at a million products (docs/catalog.md):
@@ -89,11 +99,16 @@ fn text_filter(backend: Backend, m: &NameMatch) -> Option<TextFilter> {
             condition: "p.name_key LIKE $1 ESCAPE '\\'".into(),
             value: format!("%{}%", like_escape(key)),
         },
+        // A 1–2 character key is one word (two words and a space are 3 characters). The GIN
+        // index answers the tsquery when the planner gathers; the `LIKE` is the cheap test
+        // when it walks a sort index (`to_tsvector` per row is 20x dearer).
         (Backend::Postgres, NameMatch::WordPrefix(words)) => TextFilter {
             index_ids: None,
-            condition: "to_tsvector('simple', COALESCE(p.name_key, '')) @@ to_tsquery('simple', $1)".into(),
-            // Words of a search key are letters and digits only: nothing to quote.
-            value: words.iter().map(|w| format!("'{w}':*")).collect::<Vec<_>>().join(" & "),
+            condition: "to_tsvector('simple', COALESCE(p.name_key, '')) @@ to_tsquery('simple', quote_literal($1) || ':*') \
+                        AND (' ' || p.name_key) LIKE '% ' || $1 || '%'"
+                .into(),
+            // Letters and digits only: no LIKE wildcard, and quote_literal quotes it for the tsquery.
+            value: words.join(" "),
         },
     })
 }
@@ -169,27 +184,27 @@ impl Store {
         let mut values = vec![filter.value.clone()];
         values.extend(query.tag.clone());
 
-        let count_sql = match &filter.index_ids {
-            Some(ids) => format!(
+        // SQLite counts in its text index; PostgreSQL's walk counts as it goes (`search_pg.rs`).
+        let (total, more) = if self.backend == Backend::Sqlite {
+            let ids = filter.index_ids.as_deref().unwrap_or("SELECT id AS rowid FROM products WHERE 0 = 1");
+            let count_sql = format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM ({ids}) m JOIN products p ON p.id = m.rowid \
                  WHERE p.archived_at IS NULL{tag_cond} LIMIT {}) c",
                 limit + 1
-            ),
-            None => format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM products p WHERE {} AND p.archived_at IS NULL{tag_cond} LIMIT {}) c",
-                filter.condition,
-                limit + 1
-            ),
+            );
+            let total: i64 = {
+                let mut q = sqlx::query_scalar(&count_sql);
+                for v in &values {
+                    q = q.bind(v.as_str());
+                }
+                q.fetch_one(&self.pool).await?
+            };
+            let more = total > limit;
+            let total = total.min(limit);
+            (total, more)
+        } else {
+            (0, false)
         };
-        let total: i64 = {
-            let mut q = sqlx::query_scalar(&count_sql);
-            for v in &values {
-                q = q.bind(v.as_str());
-            }
-            q.fetch_one(&self.pool).await?
-        };
-        let more = total > limit;
-        let total = total.min(limit);
 
         // A product named exactly the text comes first, then the rest in the chosen order.
         let key = search_key(text);
@@ -211,6 +226,13 @@ impl Store {
         let rest_offset = (offset - n_exact).max(0);
         let rest_limit = i64::from(PAGE_SIZE) - ids.len() as i64;
 
+        if self.backend == Backend::Postgres {
+            let rest = self.pg_text_page(query, &name, &key, rest_offset, rest_limit.max(0)).await?;
+            ids.extend(rest.ids);
+            let items = self.summaries(&ids).await?;
+            let total = if rest.more { rest.total } else { rest.total + n_exact };
+            return Ok(Page { items, page, total_items: total.max(0) as u64, more: rest.more });
+        }
         if rest_limit > 0 {
             let key_param = format!("${}", values.len() + 1);
             let order = product_order(query.sort);
