@@ -131,8 +131,7 @@ impl Deployment {
             }
         };
         env.extend(extra_env.iter().cloned());
-        let mut d =
-            Deployment {
+        let mut d = Deployment {
             mode,
             web: Vec::new(),
             database_url,

@@ -149,7 +149,10 @@ pub async fn fire(f: Fire) -> Result<Fired> {
     Ok(Fired { samples, elapsed, odd })
 }
 
-pub async fn send(s: &mut SendRequest<Full<Bytes>>, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
+pub async fn send(
+    s: &mut SendRequest<Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+) -> Result<(StatusCode, Bytes)> {
     s.ready().await?;
     let res = s.send_request(req).await?;
     let status = res.status();

@@ -40,7 +40,9 @@ fn a_small_catalog_benchmark_runs_in_both_modes_and_every_page_checks_out() {
     assert!(md.starts_with("# Drill\n\nkept\n"), "{md}");
     assert!(md.contains("<!-- catalog:begin -->") && md.trim_end().ends_with("<!-- catalog:end -->"), "{md}");
     // Once per mode; the product and sale pages are in the throughput table too.
-    for (row, n) in [("| search rare |", 2), ("| search accent |", 2), ("| deep tag |", 2), ("| product |", 4)] {
+    for (row, n) in
+        [("| search rare |", 2), ("| search accent |", 2), ("| deep tag |", 2), ("| product |", 4)]
+    {
         assert_eq!(md.matches(row).count(), n, "{row}:\n{md}");
     }
     assert_eq!(md.matches("| constant handler |").count(), 2, "{md}");

@@ -19,7 +19,9 @@ pub const ACCENTED: &str = "Crème";
 pub const TAG: &str = "home";
 
 /// Non-ASCII adjectives and how often each is picked.
-const ACCENTED_ADJECTIVES: &[(&str, f64)] = &[("Crème", 0.006), ("Café", 0.006), ("Brûlé", 0.004), ("Über", 0.004)];
+const ACCENTED_ADJECTIVES: &[(&str, f64)] =
+    &[("Crème", 0.006), ("Café", 0.006), ("Brûlé", 0.004), ("Über", 0.004)];
+#[rustfmt::skip]
 const ADJECTIVES: &[&str] = &[
     "Classic", "Modern", "Rustic", "Vintage", "Sleek", "Cozy", "Bold", "Gentle", "Sturdy", "Compact", "Grand",
     "Tiny", "Bright", "Quiet", "Nordic", "Coastal", "Urban", "Golden", "Silver", "Crimson", "Azure", "Ivory",
@@ -28,6 +30,7 @@ const ADJECTIVES: &[&str] = &[
 ];
 /// A Hangul material ("hanji" paper) for one name in about three hundred.
 const HANGUL_MATERIAL: (&str, f64) = ("한지", 0.003);
+#[rustfmt::skip]
 const MATERIALS: &[&str] = &[
     "Oak", "Walnut", "Bamboo", "Linen", "Copper", "Brass", "Steel", "Cotton", "Wool", "Marble", "Ceramic", "Glass",
     "Leather", "Cedar", "Maple", "Slate", "Stone", "Rattan", "Jute", "Velvet", "Silk", "Cork", "Pewter", "Teak",
@@ -35,6 +38,7 @@ const MATERIALS: &[&str] = &[
 ];
 /// A Hangul noun ("mug") for one name in two hundred.
 const HANGUL_NOUN: (&str, f64) = ("머그컵", 0.005);
+#[rustfmt::skip]
 const NOUNS: &[&str] = &[
     "Mug", "Bowl", "Chair", "Table", "Vase", "Kettle", "Pan", "Pot", "Basket", "Blanket", "Cushion", "Rug", "Shelf",
     "Stool", "Bench", "Clock", "Mirror", "Tray", "Jar", "Bottle", "Cup", "Plate", "Knife", "Spoon", "Notebook", "Pen",
@@ -43,6 +47,7 @@ const NOUNS: &[&str] = &[
     "Ladder", "Bucket", "Sponge", "Brush", "Speaker", "Radio", "Fan", "Heater", "Pillow", "Sofa",
 ];
 /// Lowercase letters only: a tag also names the placeholder image (`/media/placeholder/{tag}-{colour}.svg`).
+#[rustfmt::skip]
 pub const TAGS: &[&str] = &[
     "home", "garden", "kitchen", "office", "outdoor", "bath", "bedroom", "living", "dining", "lighting", "decor",
     "storage", "travel", "camping", "tools", "crafts", "gifts", "kids", "pets", "fitness", "audio", "tech", "books",
@@ -180,7 +185,13 @@ impl Generator {
         );
         // Prices from 1.99 to ~1,000.00, most of them cheap.
         let price = 199 + (r.unit().powi(3) * 99_800.0) as i64;
-        let stock = if i == self.sale_index { 500 } else if r.unit() < 0.05 { 0 } else { r.below(501) as i64 };
+        let stock = if i == self.sale_index {
+            500
+        } else if r.unit() < 0.05 {
+            0
+        } else {
+            r.below(501) as i64
+        };
         let sold_count = (r.unit().powi(4) * 5_000.0) as i64;
         const YEAR_MS: u64 = 365 * 24 * 3_600 * 1_000;
         let created_at = self.now_ms - 60_000 - r.below(YEAR_MS) as i64;

@@ -25,7 +25,8 @@ pub fn cards(html: &str) -> Vec<(i64, String)> {
 pub fn result_count(html: &str) -> Option<(u64, bool)> {
     let text = html.split_once("result-count\">")?.1;
     let text = &text[..text.find('<')?];
-    let number: String = text.chars().take_while(|c| c.is_ascii_digit() || *c == ',').filter(|c| *c != ',').collect();
+    let number: String =
+        text.chars().take_while(|c| c.is_ascii_digit() || *c == ',').filter(|c| *c != ',').collect();
     Some((number.parse().ok()?, text.contains('+')))
 }
 
@@ -35,12 +36,18 @@ pub fn name_matches(m: &NameMatch, name: &str) -> bool {
     match m {
         NameMatch::Nothing => false,
         NameMatch::Substring(text) => key.contains(text.as_str()),
-        NameMatch::WordPrefix(words) => words.iter().all(|w| key.split(' ').any(|k| k.starts_with(w.as_str()))),
+        NameMatch::WordPrefix(words) => {
+            words.iter().all(|w| key.split(' ').any(|k| k.starts_with(w.as_str())))
+        }
     }
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

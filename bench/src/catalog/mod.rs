@@ -100,7 +100,10 @@ fn parse(raw: &[String]) -> Result<Args> {
         bail!("--products must be at least 100");
     }
     if !a.shop_bin.is_file() {
-        bail!("no shop binary at {} (cargo build --release -p shop; or pass --shop-bin)", a.shop_bin.display());
+        bail!(
+            "no shop binary at {} (cargo build --release -p shop; or pass --shop-bin)",
+            a.shop_bin.display()
+        );
     }
     Ok(a)
 }
@@ -160,7 +163,13 @@ pub async fn main(raw: &[String]) -> Result<bool> {
     Ok(report.failures.is_empty())
 }
 
-async fn run_mode(args: &Args, mode: Mode, run: usize, root: &Path, failures: &mut Vec<String>) -> Result<ModeRun> {
+async fn run_mode(
+    args: &Args,
+    mode: Mode,
+    run: usize,
+    root: &Path,
+    failures: &mut Vec<String>,
+) -> Result<ModeRun> {
     println!("\n{}: starting the shop", short(mode));
     let mut shop = Deployment::start(mode, &args.shop_bin, root, run, &args.services, &[]).await?;
     let result = measure(args, &mut shop, failures).await;
@@ -197,7 +206,8 @@ async fn measure(args: &Args, shop: &mut Deployment, failures: &mut Vec<String>)
         v.sort_unstable();
         v
     };
-    let facts = pages::Facts { generator, ids: ids.clone(), tally: loaded.tally, rare_ids, sale_id: loaded.sale_id };
+    let facts =
+        pages::Facts { generator, ids: ids.clone(), tally: loaded.tally, rare_ids, sale_id: loaded.sale_id };
     let kinds = pages::kinds(&facts);
     let addr = shop.web[0];
     let mut measured = pages::blank(&kinds);
@@ -229,7 +239,14 @@ async fn measure(args: &Args, shop: &mut Deployment, failures: &mut Vec<String>)
     println!("{}: throughput, C={}, {:.0} s each", short(mode), args.conns, args.secs);
     let rates = tput::shop(addr, args.conns, args.secs, ids, facts.sale_id).await?;
     for r in rates.iter().filter(|r| r.errors > 0 || r.requests == 0) {
-        failures.push(format!("{} throughput {}: {} of {} requests failed {:?}", short(mode), r.name, r.errors, r.requests, r.odd));
+        failures.push(format!(
+            "{} throughput {}: {} of {} requests failed {:?}",
+            short(mode),
+            r.name,
+            r.errors,
+            r.requests,
+            r.odd
+        ));
     }
     Ok(ModeRun {
         label: label(mode).into(),

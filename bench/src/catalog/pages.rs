@@ -5,13 +5,14 @@
 
 use super::gen::{Generator, Tally, ACCENTED, COMMON, RARE, TAG};
 use super::html;
-use crate::load::{self, Latency, Sample, Outcome};
+use crate::load::{self, Latency, Outcome, Sample};
 use anyhow::Result;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use hyper::Request;
 use shop_domain::search::NameMatch;
+use shop_domain::catalog::MAX_TEXT_PAGE;
 use shop_domain::PAGE_SIZE;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,8 +67,12 @@ fn listing(total: u64, page: u64, text: Option<&str>) -> Check {
             return Err(format!("{} product cards, expected {cards} ({total} products match)", found.len()));
         }
         match html::result_count(body) {
-            Some((n, false)) if n != total => return Err(format!("says {n} products, the catalog has {total}")),
-            Some((n, true)) if n > total => return Err(format!("says {n}+ products, the catalog has {total}")),
+            Some((n, false)) if n != total => {
+                return Err(format!("says {n} products, the catalog has {total}"))
+            }
+            Some((n, true)) if n > total => {
+                return Err(format!("says {n}+ products, the catalog has {total}"))
+            }
             Some(_) => {}
             None => return Err("no result count".into()),
         }
@@ -94,7 +99,10 @@ pub fn kinds(f: &Facts) -> Vec<Kind> {
         Box::new(|_: u64, body: &str| {
             let cards = html::cards(body).len();
             if cards == 0 || !body.contains("class=\"sale-card\"") {
-                return Err(format!("{cards} product cards, sale card shown: {}", body.contains("sale-card")));
+                return Err(format!(
+                    "{cards} product cards, sale card shown: {}",
+                    body.contains("sale-card")
+                ));
             }
             Ok(())
         }),
@@ -136,12 +144,17 @@ pub fn kinds(f: &Facts) -> Vec<Kind> {
         add(&format!("tag {sort}"), format!("/products?tag={TAG}&sort={sort}"), listing(t.tag, 1, None));
     }
     add("tag + common", format!("/products?tag={TAG}&q={COMMON}"), listing(t.tag_common, 1, Some(COMMON)));
-    add("tag + rare", format!("/products?tag={TAG}&q={RARE}"), rare_check(listing(t.tag_rare, 1, Some(RARE))));
+    add(
+        "tag + rare",
+        format!("/products?tag={TAG}&q={RARE}"),
+        rare_check(listing(t.tag_rare, 1, Some(RARE))),
+    );
     let p = deep(500, n, n);
     add("deep listing", format!("/products?page={p}"), listing(n, p, None));
     let p = deep(200, n, t.tag);
     add("deep tag", format!("/products?tag={TAG}&page={p}"), listing(t.tag, p, None));
-    let p = deep(100, n, t.common);
+    // A text search shows at most MAX_TEXT_PAGE pages (beyond: 400): its deepest page.
+    let p = deep(100, n, t.common).min(u64::from(MAX_TEXT_PAGE));
     add("deep search", format!("/products?q={COMMON}&page={p}"), listing(t.common, p, Some(COMMON)));
 
     let (generator, ids) = (f.generator.clone(), f.ids.clone());
@@ -291,5 +304,8 @@ pub async fn warm(addr: SocketAddr, kinds: &[Kind], requests: usize, budget: Dur
 
 /// Empty figures for every kind.
 pub fn blank(kinds: &[Kind]) -> Vec<Measured> {
-    kinds.iter().map(|k| Measured { name: k.name.clone(), url: k.url.clone(), ..Default::default() }).collect()
+    kinds
+        .iter()
+        .map(|k| Measured { name: k.name.clone(), url: k.url.clone(), ..Default::default() })
+        .collect()
 }

@@ -27,7 +27,12 @@ pub struct Rate {
 }
 
 /// `conns` connections sending `urls(i)` until `secs` have passed.
-pub async fn fire(addr: SocketAddr, conns: usize, secs: f64, urls: Urls) -> Result<(f64, Latency, usize, usize, Vec<String>)> {
+pub async fn fire(
+    addr: SocketAddr,
+    conns: usize,
+    secs: f64,
+    urls: Urls,
+) -> Result<(f64, Latency, usize, usize, Vec<String>)> {
     let at = Instant::now() + Duration::from_millis(200 + conns as u64);
     let until = at + Duration::from_secs_f64(secs);
     let make: load::MakeRequest = Arc::new(move |i, addr| {
@@ -58,7 +63,8 @@ pub async fn fire(addr: SocketAddr, conns: usize, secs: f64, urls: Urls) -> Resu
 pub async fn baseline(addr: SocketAddr, conns: usize, secs: f64, passes: usize) -> Result<(f64, Latency)> {
     let mut best: Option<(f64, Latency)> = None;
     for _ in 0..passes.max(1) {
-        let (rate, latency, _, errors, odd) = fire(addr, conns, secs, Arc::new(|_: u64| "/page".to_string())).await?;
+        let (rate, latency, _, errors, odd) =
+            fire(addr, conns, secs, Arc::new(|_: u64| "/page".to_string())).await?;
         anyhow::ensure!(errors == 0, "the constant handler failed: {odd:?}");
         if best.is_none_or(|b| rate > b.0) {
             best = Some((rate, latency));
@@ -68,7 +74,13 @@ pub async fn baseline(addr: SocketAddr, conns: usize, secs: f64, passes: usize) 
 }
 
 /// The shop's product page (ids varying), home, a search and the sale page, one after another.
-pub async fn shop(addr: SocketAddr, conns: usize, secs: f64, ids: Arc<Vec<i64>>, sale_id: i64) -> Result<Vec<Rate>> {
+pub async fn shop(
+    addr: SocketAddr,
+    conns: usize,
+    secs: f64,
+    ids: Arc<Vec<i64>>,
+    sale_id: i64,
+) -> Result<Vec<Rate>> {
     fn urls(f: impl Fn(u64) -> String + Send + Sync + 'static) -> Urls {
         Arc::new(f)
     }
