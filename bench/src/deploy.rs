@@ -141,11 +141,27 @@ impl Deployment {
             pg,
             _kafka: kafka,
         };
-        match mode {
+        match d.launch(shop_bin, &env).await {
+            Ok(()) => Ok(d),
+            Err(e) => {
+                // Processes stopped and the database dropped; the logs stay for reading.
+                let _ = d.terminate().await;
+                if let Some((admin, name)) = d.pg.take() {
+                    let _ = drop_database(&admin, &name).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the processes of the mode (after `shop migrate` when scaled) and waits until
+    /// every web process is healthy.
+    async fn launch(&mut self, shop_bin: &Path, env: &[(String, String)]) -> Result<()> {
+        match self.mode {
             Mode::Embedded => {
                 let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-                d.spawn(shop_bin, &[], &env, Some(addr), "shop")?;
-                d.web.push(addr);
+                self.spawn(shop_bin, &[], env, Some(addr), "shop")?;
+                self.web.push(addr);
             }
             Mode::Scaled => {
                 // One process migrates first, so the others do not race on the schema.
@@ -159,18 +175,18 @@ impl Deployment {
                 }
                 for n in 0..2 {
                     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-                    d.spawn(shop_bin, &["serve"], &env, Some(addr), &format!("web{n}"))?;
-                    d.web.push(addr);
+                    self.spawn(shop_bin, &["serve"], env, Some(addr), &format!("web{n}"))?;
+                    self.web.push(addr);
                 }
                 for n in 0..2 {
-                    d.spawn(shop_bin, &["worker", "all"], &env, None, &format!("worker{n}"))?;
+                    self.spawn(shop_bin, &["worker", "all"], env, None, &format!("worker{n}"))?;
                 }
             }
         }
-        for addr in d.web.clone() {
-            d.wait_healthy(addr).await?;
+        for addr in self.web.clone() {
+            self.wait_healthy(addr).await?;
         }
-        Ok(d)
+        Ok(())
     }
 
     fn spawn(

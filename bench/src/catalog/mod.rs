@@ -117,6 +117,14 @@ fn label(mode: Mode) -> &'static str {
     }
 }
 
+/// What the generation runs after its inserts (`insert::Db::analyze`).
+fn after(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Embedded => "ANALYZE",
+        Mode::Scaled => "VACUUM ANALYZE",
+    }
+}
+
 fn short(mode: Mode) -> &'static str {
     match mode {
         Mode::Embedded => "embedded",
@@ -186,11 +194,12 @@ async fn measure(args: &Args, shop: &mut Deployment, failures: &mut Vec<String>)
     let loaded = insert::generate(&shop.database_url, args.products).await?;
     let generation = started.elapsed();
     println!(
-        "{}: generated {} products in {:.1} s (inserts {:.1} s, ANALYZE {:.1} s), database {:.0} MiB",
+        "{}: generated {} products in {:.1} s (inserts {:.1} s, {} {:.1} s), database {:.0} MiB",
         short(mode),
         report::thousands(args.products as u64),
         generation.as_secs_f64(),
         loaded.insert.as_secs_f64(),
+        after(mode),
         loaded.analyze.as_secs_f64(),
         loaded.db_mib
     );
@@ -254,6 +263,7 @@ async fn measure(args: &Args, shop: &mut Deployment, failures: &mut Vec<String>)
         generation,
         insert: loaded.insert,
         analyze: loaded.analyze,
+        after: after(mode),
         db_mib: loaded.db_mib,
         restart,
         pages: measured,

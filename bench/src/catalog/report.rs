@@ -20,6 +20,8 @@ pub struct ModeRun {
     pub generation: Duration,
     pub insert: Duration,
     pub analyze: Duration,
+    /// What ran after the inserts (`ANALYZE`, `VACUUM ANALYZE`).
+    pub after: &'static str,
     pub db_mib: f64,
     pub restart: Duration,
     pub pages: Vec<Measured>,
@@ -67,7 +69,8 @@ impl CatalogReport {
             s,
             "Written by `shop-bench catalog` (`scripts/bench catalog`, issue 11). Per mode: a fresh shop, a \
              generated catalog written straight into its database (multi-row inserts in big transactions: \
-             10,000 products each on SQLite, 1,000 on PostgreSQL; then `ANALYZE`), the shop processes restarted, then every page kind requested over HTTP as a \
+             10,000 products each on SQLite, 1,000 on PostgreSQL; then `ANALYZE` and `PRAGMA optimize` on SQLite, \
+             `VACUUM ANALYZE` on PostgreSQL), the shop processes restarted, then every page kind requested over HTTP as a \
              browser without cookies would (full SSR HTML, one keep-alive connection, one request at a time). \
              **Cold** is the first request of each kind after the restart, in the order of the table (empty \
              process caches and connection pools; the operating system's page cache and PostgreSQL's shared \
@@ -103,12 +106,13 @@ impl CatalogReport {
         let per_sec = run.products as f64 / run.insert.as_secs_f64().max(1e-9);
         let _ = writeln!(
             s,
-            "{} products generated in **{}** (inserts {} at {}/s, ANALYZE {}); database {:.0} MiB; \
+            "{} products generated in **{}** (inserts {} at {}/s, {} {}); database {:.0} MiB; \
              restart {}.\n",
             thousands(run.products as u64),
             human(run.generation),
             human(run.insert),
             thousands(per_sec as u64),
+            run.after,
             human(run.analyze),
             run.db_mib,
             human(run.restart),
