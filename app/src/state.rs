@@ -4,9 +4,16 @@ use crate::auth::{Limits, SecretBox};
 use leptos::prelude::*;
 use shop_domain::Timestamp;
 use shop_store::Store;
+use std::sync::Arc;
 
+/// Cheap to clone (one reference count): every page render and server function takes a copy
+/// from context, several times a request.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Services {
     pub store: Store,
     /// Encrypts card and account numbers at rest.
     pub secrets: SecretBox,
@@ -19,6 +26,19 @@ pub struct AppState {
     pub uploads_dir: std::path::PathBuf,
     /// Users read with their session this instant (one query resolves who is asking).
     pub signed_in: crate::auth::SignedIn,
+}
+
+impl From<Services> for AppState {
+    fn from(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 impl AppState {

@@ -69,6 +69,7 @@ pub struct Deployment {
 }
 
 /// One process of a deployment: `bin args…` with `env`, listening on `addr` (web) or not.
+#[derive(Clone)]
 struct Spawn {
     bin: PathBuf,
     args: Vec<String>,
@@ -230,11 +231,18 @@ impl Deployment {
     /// same command, environment and address; returns when every web process is healthy.
     /// The database, the data directory and the broker stay.
     pub async fn restart(&mut self) -> Result<()> {
+        self.restart_with(&[]).await
+    }
+
+    /// [`Deployment::restart`], each process also given `env` (for this life only).
+    pub async fn restart_with(&mut self, env: &[(&str, &str)]) -> Result<()> {
         self.terminate().await?;
         self.children.clear();
         let specs = std::mem::take(&mut self.specs);
         for spec in &specs {
-            self.start_process(spec)?;
+            let mut spec = spec.clone();
+            spec.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            self.start_process(&spec)?;
         }
         self.specs = specs;
         for addr in self.web.clone() {

@@ -322,6 +322,8 @@ async fn run() -> Result<bool> {
         std::fs::write(out, doc)?;
         println!("wrote {} and {}", out.display(), chart.display());
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("SHOP_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
     Ok(all_held)
 }

@@ -222,14 +222,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let state = AppState {
+    let state = AppState::from(app::state::Services {
         inventory: shop_store::Inventory::new(store.clone(), gate.clone()),
         uploads_dir: config.data_dir.join("uploads"),
         store: store.clone(),
         secrets,
         limits: app::auth::Limits::new(config.limits),
         signed_in: app::auth::SignedIn::default(),
-    };
+    });
     let limits = state.limits.clone();
     let sessions =
         web::SessionSettings { secure: config.secure_cookies, idle_minutes: config.session_idle_minutes };

@@ -31,6 +31,7 @@ on_both_databases!(false =>
     counts_stop_at_a_thousand_and_pages_go_on,
     tag_pages_follow_sales_prices_and_archiving,
     tag_and_text_together,
+    admin_edits_show_at_once_on_cached_pages,
 );
 
 async fn accents_and_case_fold_on_both_databases(app: &TestApp) {
@@ -138,6 +139,8 @@ async fn tag_pages_follow_sales_prices_and_archiving(app: &TestApp) {
     // A sale moves the sold count, an edit the price: the tag page follows without a rebuild.
     sqlx::query("UPDATE products SET sold_count = 80 WHERE id = $1").bind(mug).execute(pool).await.unwrap();
     sqlx::query("UPDATE products SET price = 5000 WHERE id = $1").bind(cup).execute(pool).await.unwrap();
+    // Pages are cached for a moment; the store's own writes forget them, as this does.
+    app.store().forget_catalog();
     let (_, page) = app.page("/products?tag=kitchen&sort=best").await;
     assert_eq!(page.texts(".product-name"), vec!["Mug", "Pan", "Cup"]);
     let (_, page) = app.page("/products?tag=kitchen&sort=price_desc").await;
@@ -174,4 +177,54 @@ async fn tag_and_text_together(app: &TestApp) {
     assert_eq!(page.text("h1"), "“lamp” in #garden");
     let (_, page) = app.page("/products?tag=garden&q=ga").await;
     assert_eq!(page.texts(".product-name"), vec!["Garden Hose", "Garden Lamp"]);
+}
+
+/// Search pages, tag pages, chips and product pages are kept for a moment
+/// (`SHOP_CATALOG_CACHE_MS`, 2 s here): an admin's edit still shows on the next request.
+async fn admin_edits_show_at_once_on_cached_pages(app: &TestApp) {
+    use shop_domain::admin::ProductDraft;
+    let teapot = product(app, "Teapot", 1200, 0, &["kitchen"], 1).await;
+    let visit = |path: &'static str| async move { app.page(path).await.1 };
+    assert_eq!(visit("/products?q=teapot").await.texts(".product-name"), vec!["Teapot"]);
+    assert_eq!(visit("/products?tag=kitchen").await.texts(".product-name"), vec!["Teapot"]);
+    let (_, before) = app.page(&format!("/products/{teapot}")).await;
+    assert_eq!(before.text("h1"), "Teapot");
+    // The same pages again come from the cache: a write behind the store's back is not seen.
+    sqlx::query("UPDATE products SET name = 'Hidden', name_key = 'hidden' WHERE id = $1")
+        .bind(teapot)
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(visit("/products?q=teapot").await.texts(".product-name"), vec!["Teapot"]);
+
+    let admin = app
+        .store()
+        .create_user(
+            &shop_store::NewUser {
+                email: "ada@example.com".into(),
+                username: "ada_1".into(),
+                password_hash: "x".into(),
+                name: "Ada".into(),
+                phone: None,
+                role: shop_domain::Role::Admin,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let draft = ProductDraft {
+        name: "Kettle".into(),
+        description: String::new(),
+        price: shop_domain::Money::from_minor(1500),
+        stock: 10,
+        tags: vec!["kitchen".into(), "tea".into()],
+        images: vec![],
+    };
+    app.store().admin_update_product(teapot, &draft, admin, Timestamp::now()).await.unwrap();
+    assert!(visit("/products?q=teapot").await.texts(".product-name").is_empty(), "the old name is gone");
+    assert_eq!(visit("/products?q=kettle").await.texts(".product-name"), vec!["Kettle"]);
+    assert_eq!(visit("/products?tag=kitchen").await.texts(".product-name"), vec!["Kettle"]);
+    assert_eq!(visit("/products?tag=tea").await.texts(".product-name"), vec!["Kettle"]);
+    let (_, after) = app.page(&format!("/products/{teapot}")).await;
+    assert_eq!(after.text("h1"), "Kettle");
 }

@@ -67,7 +67,7 @@ pub enum QueryError {
 }
 
 /// A validated catalog search: what `/products?q=&tag=&sort=&page=` means.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct ProductQuery {
     /// Case-insensitive text matched anywhere in the product name.
     pub text: Option<String>,

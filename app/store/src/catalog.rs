@@ -77,37 +77,47 @@ impl Store {
         }))
     }
 
+    /// One query for the product, its tags and images (a product page that misses the cache
+    /// pays one round trip, not four); a second only when it has a sale to show.
     async fn load_product(&self, id: i64, now: Timestamp) -> Result<Option<ProductDetail>> {
+        // Tags and image URLs are validated on the way in and never hold a control character.
+        const SEP: &str = "\u{1f}";
         let row = sqlx::query(
-            "SELECT p.id, p.name, p.description, p.price, p.stock, p.sold_count, p.created_at \
+            "SELECT p.id, p.name, p.description, p.price, p.stock, p.sold_count, p.created_at, \
+             (SELECT string_agg(t.tag, $2 ORDER BY t.tag) FROM product_tags t WHERE t.product_id = p.id) AS tags, \
+             (SELECT string_agg(i.url, $2 ORDER BY i.position, i.id) FROM product_images i \
+              WHERE i.product_id = p.id) AS images, \
+             (SELECT COUNT(*) FROM flash_sales s WHERE s.product_id = p.id AND s.ends_at > $3) AS sales \
              FROM products p WHERE p.id = $1 AND p.archived_at IS NULL",
         )
         .bind(id)
+        .bind(SEP)
+        .bind(now.millis())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-
-        let tags: Vec<String> =
-            sqlx::query_scalar("SELECT tag FROM product_tags WHERE product_id = $1 ORDER BY tag")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-        let mut image_urls: Vec<String> =
-            sqlx::query_scalar("SELECT url FROM product_images WHERE product_id = $1 ORDER BY position, id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+        let split = |column: &str| -> Result<Vec<String>> {
+            let joined: Option<String> = row.try_get(column)?;
+            Ok(joined.map(|j| j.split(SEP).map(str::to_string).collect()).unwrap_or_default())
+        };
+        let tags = split("tags")?;
+        let mut image_urls = split("images")?;
         if image_urls.is_empty() {
             image_urls.push(NO_IMAGE.to_string());
         }
-        let sale_rows = sqlx::query(&format!(
-            "SELECT {SALE_COLUMNS} FROM flash_sales s JOIN products p ON p.id = s.product_id \
-             WHERE s.product_id = $1 AND s.ends_at > $2 ORDER BY s.starts_at"
-        ))
-        .bind(id)
-        .bind(now.millis())
-        .fetch_all(&self.pool)
-        .await?;
+        let sale_count: i64 = row.try_get("sales")?;
+        let sale_rows = if sale_count == 0 {
+            Vec::new()
+        } else {
+            sqlx::query(&format!(
+                "SELECT {SALE_COLUMNS} FROM flash_sales s JOIN products p ON p.id = s.product_id \
+                 WHERE s.product_id = $1 AND s.ends_at > $2 ORDER BY s.starts_at"
+            ))
+            .bind(id)
+            .bind(now.millis())
+            .fetch_all(&self.pool)
+            .await?
+        };
         let sales = sale_rows.iter().map(|r| sale_from_row(r, now)).collect::<Result<Vec<_>>>()?;
 
         Ok(Some(ProductDetail {

@@ -1,5 +1,6 @@
 //! Read-mostly catalog data kept in process for a short time: product and sale pages, home
-//! shelves, featured sales and tag chips.
+//! shelves, featured sales, tag chips and search result pages (a rush repeats a few searches;
+//! one text search over a million products costs milliseconds, its cached page microseconds).
 //!
 //! - Every admin write through the store forgets everything ([`Store::forget_catalog`]); a
 //!   stock commit forgets its product. Other web processes see a change within the time to
@@ -11,7 +12,7 @@
 
 use crate::{Result, Store};
 use moka::sync::Cache;
-use shop_domain::{ProductDetail, ProductSummary, SaleDetail, SaleSummary, Sort};
+use shop_domain::{Page, ProductDetail, ProductQuery, ProductSummary, SaleDetail, SaleSummary, Sort};
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 /// Entries per kind: a few thousand product pages is a few MB.
 const CAPACITY: u64 = 10_000;
+/// Search pages (24 cards, ~5 KB each): anyone can ask for new ones, so fewer are kept.
+const SEARCH_CAPACITY: u64 = 1_000;
 
 pub(crate) struct CatalogCache {
     ttl: Duration,
@@ -29,10 +32,18 @@ pub(crate) struct CatalogCache {
     pub(crate) featured: Cache<u32, Vec<SaleSummary>>,
     pub(crate) shelves: Cache<(Sort, u32), Vec<ProductSummary>>,
     pub(crate) tags: Cache<u32, Vec<(String, i64)>>,
+    pub(crate) searches: Cache<ProductQuery, Page<ProductSummary>>,
 }
 
 fn cache<K: Hash + Eq + Send + Sync + 'static, V: Clone + Send + Sync + 'static>(ttl: Duration) -> Cache<K, V> {
-    Cache::builder().max_capacity(CAPACITY).time_to_live(ttl.max(Duration::from_millis(1))).build()
+    sized_cache(ttl, CAPACITY)
+}
+
+fn sized_cache<K: Hash + Eq + Send + Sync + 'static, V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+    capacity: u64,
+) -> Cache<K, V> {
+    Cache::builder().max_capacity(capacity).time_to_live(ttl.max(Duration::from_millis(1))).build()
 }
 
 impl std::fmt::Debug for CatalogCache {
@@ -51,6 +62,7 @@ impl CatalogCache {
             featured: cache(ttl),
             shelves: cache(ttl),
             tags: cache(ttl),
+            searches: sized_cache(ttl, SEARCH_CAPACITY),
         })
     }
 
@@ -86,10 +98,12 @@ impl CatalogCache {
         self.featured.invalidate_all();
         self.shelves.invalidate_all();
         self.tags.invalidate_all();
+        self.searches.invalidate_all();
     }
 
-    /// A product's stock or sold count moved (a stock commit): its page. Shelves ordered by
-    /// sales follow within the time to live; what is left of a sale comes from the gate.
+    /// A product's stock or sold count moved (a stock commit): its page. Shelves and search
+    /// pages (ordered by sales, showing stock on cards) follow within the time to live; what is
+    /// left of a sale comes from the gate.
     pub(crate) fn forget_product(&self, id: i64) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.products.invalidate(&id);

@@ -130,7 +130,9 @@ impl Store {
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
-            options.after_connect(|conn, _meta| {
+            // A ping before each acquire is a round trip to the connection's thread and can
+            // find nothing wrong with a local file; PostgreSQL keeps it (a server may restart).
+            options.test_before_acquire(false).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers run beside the single writer; busy_timeout makes
                     // writers queue instead of failing with SQLITE_BUSY.

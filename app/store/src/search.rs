@@ -139,6 +139,10 @@ fn bind_all<'q>(mut q: Query<'q>, values: &'q [String]) -> Query<'q> {
 impl Store {
     /// One page of the catalog for a validated query.
     pub async fn search_products(&self, query: &ProductQuery) -> Result<Page<ProductSummary>> {
+        self.catalog.get_or_load(&self.catalog.searches, query.clone(), self.find_products(query)).await
+    }
+
+    async fn find_products(&self, query: &ProductQuery) -> Result<Page<ProductSummary>> {
         let page = query.page.max(1);
         let offset = i64::from(query.offset());
         let limit = i64::from(count_limit(query));
