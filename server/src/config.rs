@@ -68,7 +68,7 @@ pub struct Config {
     /// purchase may wait for a place before it is shed with 503 + `Retry-After`.
     pub buy_concurrency: usize,
     pub buy_queue_wait: std::time::Duration,
-    /// `SHOP_CATALOG_CACHE_MS`: how long product, sale, shelf and tag reads are kept in this
+    /// `SHOP_CATALOG_CACHE_MS`: how long product, sale, shelf, tag and search reads are kept in this
     /// process (other processes' changes show within it); 0 turns the cache off.
     pub catalog_cache: std::time::Duration,
     /// `SHOP_METRICS_ADDR`: where Prometheus metrics are served (default 127.0.0.1:9464, a
