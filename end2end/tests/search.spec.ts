@@ -71,9 +71,17 @@ test.describe('product search', () => {
     expect(tag, 'no product page on /products shows an a.tag link').not.toBeNull();
 
     await expect(tag!).toHaveAttribute('href', /^\/products\?(.*&)?tag=/);
+    const tagName = new URL((await tag!.getAttribute('href'))!, 'http://shop').searchParams.get('tag')!;
     await tag!.click();
 
     await expect(page).toHaveURL(/\/products\?(.*&)?tag=/);
     await expect(page.locator('.product-card').first()).toBeVisible();
+    // The cards are exactly the tag's first page, as the catalog API lists it.
+    const response = await page.request.get(`/api/products?tag=${encodeURIComponent(tagName)}`);
+    expect(response.status()).toBe(200);
+    const listed: string[] = (await response.json()).page.items.map((p: { name: string }) => p.name);
+    expect(listed.length).toBeGreaterThan(0);
+    const cards = (await page.locator('.product-card .product-name').allTextContents()).map((t) => t.trim());
+    expect(cards).toEqual(listed);
   });
 });

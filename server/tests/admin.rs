@@ -1243,6 +1243,7 @@ async fn image_uploads_are_checked_stored_and_thumbnailed(app: &TestApp) {
     eprintln!("a 5 MiB + 1 byte upload was refused in {:?}", started.elapsed());
     // Nothing chosen.
     let res = upload(app, &admin, lamp, "", b"").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         Page::parse(&res.text().await.unwrap()).text("#image-error"),
         "Choose an image file to upload."

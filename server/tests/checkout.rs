@@ -197,7 +197,9 @@ async fn a_cart_order_takes_every_line_or_none(app: &TestApp) {
     let order_id = res.json::<serde_json::Value>().await.unwrap()["order_id"].as_i64().unwrap();
     assert_eq!(count(app, &format!("SELECT COUNT(*) FROM order_lines WHERE order_id = {order_id}")).await, 1);
     assert_eq!(count(app, "SELECT COUNT(*) FROM cart_items").await, 0, "the cart is emptied with the order");
-    // Pens are gone now; the product page says so through the gate-backed checkout.
+    // Pens are gone now: the product page says so, and buying one is refused.
+    let (_, page) = app.page(&format!("/products/{pen}")).await;
+    assert_eq!(page.text("[data-testid=stock]"), "Sold out");
     let res = buy_product(app, &client, &other, pen, 1, (a2, c2), "pen-buyer-2").await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     // Cancelling the cart order returns its pen.

@@ -45,9 +45,11 @@ macro_rules! on_both_gates {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[tokio::test]
+                // Several worker threads: racing buyers really overlap (the memory gate's
+                // `reserve` has no await point, so one thread would run them one by one).
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn memory() { super::$name(super::memory_gate()).await }
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn redis() { super::$name(super::redis_gate().await).await }
             }
         )*
@@ -222,21 +224,25 @@ async fn regular_products_have_no_window_or_limit(gate: Arc<dyn StockGate>) {
 async fn a_thousand_buyers_race_for_one_hundred(gate: Arc<dyn StockGate>) {
     let item = GateItem::Sale(5);
     gate.load(item, sale_rules(100, 1), &[]).await.unwrap();
-    let mut tasks = Vec::new();
+    let mut attempts = Vec::new();
     for buyer in 1..=1000i64 {
-        let mut keys = vec![format!("buy-{buyer}")];
+        attempts.push((buyer, format!("buy-{buyer}")));
         if buyer % 5 == 0 {
-            keys.push(format!("buy-{buyer}"));
+            attempts.push((buyer, format!("buy-{buyer}")));
         }
         if buyer % 7 == 0 {
-            keys.push(format!("again-{buyer}"));
+            attempts.push((buyer, format!("again-{buyer}")));
         }
-        for key in keys {
-            let gate = gate.clone();
-            tasks.push(tokio::spawn(async move {
-                (buyer, gate.reserve(&req(item, buyer, 1, &key)).await.unwrap())
-            }));
-        }
+    }
+    // Every buyer waits at the line until all are there, then all go at once.
+    let start = Arc::new(tokio::sync::Barrier::new(attempts.len()));
+    let mut tasks = Vec::new();
+    for (buyer, key) in attempts {
+        let (gate, start) = (gate.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            (buyer, gate.reserve(&req(item, buyer, 1, &key)).await.unwrap())
+        }));
     }
     let mut reserved: HashMap<i64, usize> = HashMap::new();
     let mut other = HashMap::new();

@@ -200,6 +200,28 @@ async fn titles_and_textareas_escape_what_was_typed(app: &TestApp) {
     let body = res.text().await.unwrap();
     assert_inert(&body, "refused form echo");
     assert_eq!(Page::parse(&body).text("textarea[name=description]"), XSS, "what was typed is kept");
+    // The hidden `next` of the login and signup pages carries a link's parameter as text.
+    let next: String = form_urlencoded::byte_serialize(format!("/orders\"'>{XSS}").as_bytes()).collect();
+    for path in ["/login", "/signup"] {
+        let (status, body) = app.get(&format!("{path}?next={next}")).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_inert(&body, path);
+        assert_eq!(Page::parse(&body).attrs("input[name=next]", "value"), vec![format!("/orders\"'>{XSS}")]);
+    }
+    // A refused signup echoes what was typed into its inputs, escaped.
+    let res = app
+        .another_browser()
+        .post(app.url("/api/signup"))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .form(&[("email", "not an email"), ("username", "x_1"), ("password", PW), ("name", XSS)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert_inert(&body, "refused signup echo");
+    assert_eq!(Page::parse(&body).attrs("input[name=name]", "value"), vec![XSS.to_string()]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,6 +471,19 @@ async fn client_mistakes_are_4xx_and_change_nothing(app: &TestApp) {
     for (n, (body, content_type, accept, expected)) in cases.into_iter().enumerate() {
         let res = post(body, content_type, accept).await.unwrap();
         assert_eq!(res.status(), expected, "case {n} ({content_type})");
+    }
+    // The form cap is 64 KiB: a form of exactly 64 KiB is read (and refused for what it
+    // says: no such product), one byte more is a 413, for the API and the no-JS form alike.
+    let sized = |len: usize| {
+        let head = "product_id=999999999&pad=";
+        format!("{head}{}", "a".repeat(len - head.len()))
+    };
+    for accept in ["application/json", "text/html"] {
+        let res = post(sized(64 * 1024).into(), "application/x-www-form-urlencoded", accept).await.unwrap();
+        assert!(res.status().is_client_error(), "{accept}: {}", res.status());
+        assert_ne!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{accept}: 64 KiB fits");
+        let res = post(sized(64 * 1024 + 1).into(), "application/x-www-form-urlencoded", accept).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{accept}: 64 KiB + 1 byte");
     }
     // A signup with a NUL in a field: PostgreSQL refuses NUL in text, which used to be a 500.
     let res = app

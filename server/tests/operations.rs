@@ -171,14 +171,17 @@ fn a_bad_setting_stops_startup_with_one_line_naming_it() {
 fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = shop_bin()
-        .env("SHOP_ADDR", "127.0.0.1:0")
-        .env("SHOP_DATA_DIR", dir.path())
-        .env("SHOP_SEED", "false")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Killed(
+        shop_bin()
+            .env("SHOP_ADDR", "127.0.0.1:0")
+            .env("SHOP_DATA_DIR", dir.path())
+            .env("SHOP_SEED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
     // The binary announces its address once it is listening (logs go to stderr).
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -190,9 +193,26 @@ fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     assert!(dir.path().join("shop.db").exists(), "embedded database created under SHOP_DATA_DIR");
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running 30 s after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
     drop(stdout);
+}
+
+/// A child process that is killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 mod reqwest {

@@ -176,7 +176,23 @@ async fn a_paid_order_is_delivered(app: &TestApp) {
     );
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 9);
     // The buyer sees it on the order page, with the timeline.
-    let (_, cookie, _, _) = shopper(app, 100).await; // (a stranger: the order does not exist for them)
+    let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
+    let res = app
+        .another_browser()
+        .get(app.url(&format!("/orders/{order}")))
+        .header("cookie", session_cookie(app.store(), buyer).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = common::Page::parse(&res.text().await.unwrap());
+    assert_eq!(page.text("[data-testid=order-status]"), "Delivered");
+    let entries = page.texts("[data-testid=timeline-entry] strong");
+    for step in ["Placed", "Paid", "Shipped", "Delivered"] {
+        assert!(entries.iter().any(|e| e == step), "{step} missing from the timeline {entries:?}");
+    }
+    // A stranger: the order does not exist for them.
+    let (_, cookie, _, _) = shopper(app, 100).await;
     let res = app
         .another_browser()
         .get(app.url(&format!("/orders/{order}")))
