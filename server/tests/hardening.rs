@@ -50,6 +50,7 @@ in_both_modes!(&[("SHOP_WRITES_PER_MINUTE_PER_IP", "3")] =>
 );
 in_both_modes!(&[("SHOP_AUTH_ATTEMPTS_PER_MINUTE", "3")] =>
     the_login_budget_is_per_account_whichever_name_is_typed,
+    signups_and_password_changes_have_budgets,
 );
 in_both_modes!(&[] =>
     titles_and_textareas_escape_what_was_typed,
@@ -382,6 +383,69 @@ async fn orders_and_cart_writes_have_a_budget_per_ip(app: &TestApp) {
         "cart writes share it"
     );
     assert_eq!(count(app, "SELECT COUNT(*) FROM orders").await, 3);
+}
+
+/// With 3 attempts a minute: one address cannot sign up a fourth time, one email cannot be
+/// tried a fourth time from elsewhere, and a fourth password change of one account waits even
+/// with the right password (and changes nothing).
+async fn signups_and_password_changes_have_budgets(app: &TestApp) {
+    let signup = |ip: u8, email: &str, password: &str| {
+        let fields = [
+            ("email", email.to_string()),
+            ("username", format!("u_{ip}_{}", email.len())),
+            ("password", password.to_string()),
+            ("name", "B U".to_string()),
+        ];
+        async move {
+            browser_from([127, 0, 0, ip])
+                .post(app.url("/api/signup"))
+                .header("accept", "text/html")
+                .header("origin", &app.base)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // One address: three refused signups (too-short passwords), then even a good one waits.
+    let mut codes = Vec::new();
+    for (n, email) in ["a@example.com", "bb@example.com", "ccc@example.com"].into_iter().enumerate() {
+        codes.push(signup(30, email, &"x".repeat(n + 1)).await);
+    }
+    codes.push(signup(30, "dddd@example.com", PW).await);
+    assert_eq!(codes, [400, 400, 400, 429], "per address");
+    // One email from four addresses: the fourth waits.
+    let mut codes = Vec::new();
+    for ip in 31..=33 {
+        codes.push(signup(ip, "same@example.com", "short").await);
+    }
+    codes.push(signup(34, "same@example.com", PW).await);
+    assert_eq!(codes, [400, 400, 400, 429], "per email");
+    assert_eq!(count(app, "SELECT COUNT(*) FROM users").await, 0, "no account was made");
+
+    // Password changes: three wrong current passwords, then the right one waits too.
+    let pat = browser_from([127, 0, 0, 40]);
+    let res = form(
+        app,
+        &pat,
+        "/api/signup",
+        &[("email", "pat@example.com"), ("username", "pat_1"), ("password", PW), ("name", "P T")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let new_password = "a brand new passphrase";
+    let mut codes = Vec::new();
+    for current in ["wrong one 1", "wrong one 2", "wrong one 3", PW] {
+        let fields = [("current_password", current), ("new_password", new_password)];
+        codes.push(form(app, &pat, "/api/account/password", &fields).await.status().as_u16());
+    }
+    assert_eq!(codes, [400, 400, 400, 429], "per account");
+    // The password did not change: the old one still signs in (from an address of its own).
+    let res =
+        form(app, &browser_from([127, 0, 0, 41]), "/api/login", &[("login", "pat_1"), ("password", PW)]).await;
+    assert_eq!(res.status(), StatusCode::FOUND, "the old password still works");
 }
 
 async fn the_login_budget_is_per_account_whichever_name_is_typed(app: &TestApp) {
