@@ -176,11 +176,10 @@ async fn a_paid_order_is_delivered(app: &TestApp) {
     );
     assert_eq!(gate_left(app, GateItem::Sale(s)).await, 9);
     // The buyer sees it on the order page, with the timeline.
-    let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
     let res = app
         .another_browser()
         .get(app.url(&format!("/orders/{order}")))
-        .header("cookie", session_cookie(app.store(), buyer).await)
+        .header("cookie", buyer_cookie(app, order).await)
         .send()
         .await
         .unwrap();
@@ -335,10 +334,15 @@ async fn a_stock_shortfall_undoes_delivery_and_payment(app: &TestApp) {
     );
 }
 
+/// A signed-in session of `order`'s buyer.
+async fn buyer_cookie(app: &TestApp, order: i64) -> String {
+    let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
+    session_cookie(app.store(), buyer).await
+}
+
 /// The buyer of `order` presses "Cancel order".
 async fn cancel_as_buyer(app: &TestApp, order: i64) -> reqwest::Response {
-    let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
-    let cookie = session_cookie(app.store(), buyer).await;
+    let cookie = buyer_cookie(app, order).await;
     app.another_browser()
         .post(app.url("/api/orders/cancel"))
         .header("origin", &app.base)
