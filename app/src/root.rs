@@ -32,6 +32,15 @@ pub fn set_hydration_bundle(available: bool) {
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let hydrate = HYDRATION_BUNDLE.load(Ordering::Relaxed);
+    if !hydrate {
+        // Nothing in the browser reads the resources' values, so they are not serialized
+        // into the page (Leptos writes every resolved resource as JSON in a script unless
+        // told otherwise: about a quarter of a product page's bytes, and serde work per
+        // request). With a bundle, `HydrationScripts` decides.
+        if let Some(context) = Owner::current_shared_context() {
+            context.set_is_hydrating(false);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -314,11 +314,13 @@ impl Deployment {
     pub async fn stop(mut self) -> Result<()> {
         self.terminate().await?;
         if let Some((admin, name)) = self.pg.take() {
-            drop_database(&admin, &name).await?;
+            if keep() {
+                println!("kept database {name} (SHOP_BENCH_KEEP)");
+            } else {
+                drop_database(&admin, &name).await?;
+            }
         }
-        if std::env::var_os("SHOP_BENCH_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        remove_unless_kept(&self.dir);
         Ok(())
     }
 }
@@ -333,6 +335,19 @@ impl Drop for Deployment {
 }
 
 /// `postgres://host/admin` with the database replaced by `name`.
+/// `SHOP_BENCH_KEEP` set: a run's files and PostgreSQL databases stay, to look at logs and
+/// query plans afterwards.
+fn keep() -> bool {
+    std::env::var_os("SHOP_BENCH_KEEP").is_some()
+}
+
+/// Removes a run's files, unless `SHOP_BENCH_KEEP` is set.
+pub fn remove_unless_kept(dir: &std::path::Path) {
+    if !keep() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 pub fn with_database(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, Some(q)),

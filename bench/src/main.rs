@@ -322,8 +322,6 @@ async fn run() -> Result<bool> {
         std::fs::write(out, doc)?;
         println!("wrote {} and {}", out.display(), chart.display());
     }
-    if std::env::var_os("SHOP_BENCH_KEEP").is_none() {
-        let _ = std::fs::remove_dir_all(&root);
-    }
+    crate::deploy::remove_unless_kept(&root);
     Ok(all_held)
 }

@@ -21,8 +21,10 @@ test.describe('flash-sale checkout', () => {
     await addAddressAndCard(page);
 
     // The live demo sale, from the home page.
+    // The demo sale is shared with other specs' buyers, so its stock is not asserted here:
+    // admin.spec.ts checks the exact count (5, 4 after the purchase, 5 after the cancel) on a
+    // sale it creates for itself.
     await openLiveSale(page);
-    const before = Number(await page.locator('[data-testid=remaining]').innerText());
 
     const buy = formWith(page, 'Buy now');
     await expect(field(buy, 'Pay with')).toContainText('•••• 4242');
@@ -39,15 +41,12 @@ test.describe('flash-sale checkout', () => {
     await expect(page).toHaveURL(pathIs('/orders'));
     await expect(page.locator('.order-row')).toHaveCount(1);
 
-    // Cancel before shipping: the unit goes back on sale.
+    // Cancel before shipping.
     await page.goto(orderUrl);
     await submit(page, 'Cancel order');
     await expect(page.locator('[data-testid=order-status]')).toHaveText('Cancelled');
     await expect(page.locator('[data-testid=live-note]')).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
-    await openLiveSale(page);
-    const after = Number(await page.locator('[data-testid=remaining]').innerText());
-    expect(after).toBeGreaterThanOrEqual(before);
   });
 
   test('an anonymous visitor is asked to log in to buy', async ({ page }) => {

@@ -196,6 +196,10 @@ async fn admin_edits_show_at_once_on_cached_pages(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(visit("/products?q=teapot").await.texts(".product-name"), vec!["Teapot"]);
+    // A page not seen before reads the database: the tag's rows took the new search key from
+    // the product (a trigger; tag + text walks the tag's index, which carries the key).
+    assert_eq!(visit("/products?tag=kitchen&q=hidden").await.texts(".product-name").len(), 1);
+    assert!(visit("/products?tag=kitchen&q=teap").await.texts(".product-name").is_empty());
 
     let admin = app
         .store()
@@ -225,6 +229,8 @@ async fn admin_edits_show_at_once_on_cached_pages(app: &TestApp) {
     assert_eq!(visit("/products?q=kettle").await.texts(".product-name"), vec!["Kettle"]);
     assert_eq!(visit("/products?tag=kitchen").await.texts(".product-name"), vec!["Kettle"]);
     assert_eq!(visit("/products?tag=tea").await.texts(".product-name"), vec!["Kettle"]);
+    assert_eq!(visit("/products?tag=tea&q=kettle").await.texts(".product-name"), vec!["Kettle"]);
+    assert!(visit("/products?tag=kitchen&q=teapot").await.texts(".product-name").is_empty());
     let (_, after) = app.page(&format!("/products/{teapot}")).await;
     assert_eq!(after.text("h1"), "Kettle");
 }

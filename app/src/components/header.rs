@@ -7,7 +7,6 @@ pub fn Header() -> impl IntoView {
     let query = use_query_map();
     // Keep the search box filled with the current search.
     let current = move || query.read().get("q").unwrap_or_default();
-    let user = Resource::new(|| (), |_| me());
     view! {
         <header class="site-header">
             <div class="container header-inner">
@@ -24,8 +23,9 @@ pub fn Header() -> impl IntoView {
                 <nav class="main-nav" aria-label="Main">
                     <a href="/products">"All products"</a>
                     <Suspense fallback=|| ()>
+                        // Awaited in place: no `Resource` (see the product page).
                         {move || Suspend::new(async move {
-                            match user.await.ok().flatten() {
+                            match me().await.ok().flatten() {
                                 None => view! {
                                     <a href="/login">"Log in"</a>
                                     <a href="/signup">"Sign up"</a>

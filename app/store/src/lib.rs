@@ -83,6 +83,8 @@ pub struct Store {
     backend: Backend,
     /// Catalog reads kept for a moment (`catalog_cache.rs`).
     catalog: std::sync::Arc<catalog_cache::CatalogCache>,
+    /// Messages a consumer of this process had handled before (redeliveries), each ignored.
+    duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Fault injection (tests): fail the next order transaction midway.
     #[cfg(feature = "test-hooks")]
     fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -120,6 +122,7 @@ impl Store {
             writer,
             backend,
             catalog: catalog_cache::CatalogCache::new(DEFAULT_CATALOG_TTL),
+            duplicates: Default::default(),
             #[cfg(feature = "test-hooks")]
             fail_next_order: Default::default(),
         })

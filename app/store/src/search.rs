@@ -62,7 +62,7 @@ fn product_order(sort: Sort) -> &'static str {
     }
 }
 
-fn tag_order(sort: Sort) -> &'static str {
+pub(crate) fn tag_order(sort: Sort) -> &'static str {
     match sort {
         Sort::Newest => "t.created_at DESC, t.product_id DESC",
         Sort::BestSelling => "t.sold_count DESC, t.product_id DESC",

@@ -10,6 +10,7 @@
 //! 2. *gather*: when the budget ran out first, matches are sparse (fewer than ~2 % of rows),
 //!    so the GIN index's bitmap is small: every match, sorted, with its exact count.
 
+use crate::search::tag_order;
 use crate::sql::like_escape;
 use crate::{Result, Store};
 use shop_domain::search::NameMatch;
@@ -74,13 +75,24 @@ impl Store {
                 " AND $3 = $3".to_string()
             }
         };
+        // The walk reads the sort index, or with a tag the tag's index (both carry the key).
         // The subquery keeps the index order; the outer filter and LIMIT stop the scan early.
+        let walk_source = if query.tag.is_some() {
+            format!(
+                "SELECT t.product_id AS id, t.name_key FROM product_tags t WHERE t.tag = $3 AND t.listed = 1 \
+                 ORDER BY {} LIMIT {WALK_BUDGET}",
+                tag_order(query.sort)
+            )
+        } else {
+            format!(
+                "SELECT p.id, p.name_key FROM products p WHERE p.archived_at IS NULL AND $3 = $3 \
+                 ORDER BY {} LIMIT {WALK_BUDGET}",
+                order(query.sort, "p")
+            )
+        };
         let walk_sql = format!(
-            "SELECT w.id FROM (SELECT p.id, p.name_key FROM products p WHERE p.archived_at IS NULL \
-             ORDER BY {} LIMIT {WALK_BUDGET}) w \
-             WHERE {row_test} AND w.name_key <> $2{} AND $4 = $4 LIMIT {WALK_MATCHES}",
-            order(query.sort, "p"),
-            tag_test("w"),
+            "SELECT w.id FROM ({walk_source}) w \
+             WHERE {row_test} AND w.name_key <> $2 AND $4 = $4 LIMIT {WALK_MATCHES}"
         );
         let walked: Vec<i64> = sqlx::query_scalar(&walk_sql)
             .bind(value.as_str())
@@ -93,12 +105,25 @@ impl Store {
         if walked.len() as i64 >= WALK_MATCHES {
             return Ok(TextPage { ids: slice(&walked), total: WALK_MATCHES - 1, more: true });
         }
-        let listed: f64 = sqlx::query_scalar("SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE relname = 'products'")
-            .fetch_optional(&self.pool)
-            .await?
-            .unwrap_or(f64::MAX);
-        if listed >= 0.0 && listed < WALK_BUDGET as f64 * 0.9 {
-            // The walk saw every product.
+        // Did the walk see every candidate? A tag's listed products are counted in
+        // `tag_counts`; the whole catalog is estimated by the planner's row count.
+        let candidates: f64 = match &query.tag {
+            Some(tag) => sqlx::query_scalar::<_, i64>("SELECT products FROM tag_counts WHERE tag = $1")
+                .bind(tag)
+                .fetch_optional(&self.pool)
+                .await?
+                .map_or(0.0, |n| n as f64),
+            None => sqlx::query_scalar("SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE relname = 'products'")
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(f64::MAX),
+        };
+        // The planner's estimate can lag behind inserts, hence the margin (the tag count is exact).
+        let seen_all = match &query.tag {
+            Some(_) => candidates <= WALK_BUDGET as f64,
+            None => candidates >= 0.0 && candidates < WALK_BUDGET as f64 * 0.9,
+        };
+        if seen_all {
             return Ok(TextPage { ids: slice(&walked), total: walked.len() as i64, more: false });
         }
         // Sparse: every match from the GIN index (planned apart from the order), sorted.

@@ -164,9 +164,7 @@ pub async fn main(raw: &[String]) -> Result<bool> {
         std::fs::write(out, report::splice(&doc, &md))?;
         println!("wrote the catalog section of {}", out.display());
     }
-    if std::env::var_os("SHOP_BENCH_KEEP").is_none() {
-        let _ = std::fs::remove_dir_all(&root);
-    }
+    crate::deploy::remove_unless_kept(&root);
     for f in &report.failures {
         eprintln!("FAILED: {f}");
     }

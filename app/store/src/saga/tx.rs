@@ -16,6 +16,7 @@ pub struct SagaTx {
     catalog: std::sync::Arc<crate::catalog_cache::CatalogCache>,
     /// Products whose stock this transaction moved: their cached pages go at commit.
     stock_moved: Vec<i64>,
+    duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -26,7 +27,14 @@ impl Store {
             now,
             catalog: self.catalog.clone(),
             stock_moved: Vec::new(),
+            duplicates: self.duplicates.clone(),
         })
+    }
+
+    /// Messages this process's consumers received again after handling them, and ignored
+    /// (each a failed [`SagaTx::claim`]): how a test sees that redeliveries happened.
+    pub fn duplicates_ignored(&self) -> u64 {
+        self.duplicates.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -44,7 +52,7 @@ impl SagaTx {
 
     /// Claims `event_id` for `consumer`: `false` when it was handled before (then roll back).
     pub async fn claim(&mut self, consumer: &str, event_id: &str) -> Result<bool> {
-        Ok(sqlx::query(
+        let first = sqlx::query(
             "INSERT INTO processed_messages (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
              ON CONFLICT (consumer, event_id) DO NOTHING",
         )
@@ -54,7 +62,11 @@ impl SagaTx {
         .execute(&mut *self.tx)
         .await?
         .rows_affected()
-            == 1)
+            == 1;
+        if !first {
+            self.duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(first)
     }
 
     /// The order, locked for this transaction on PostgreSQL.
