@@ -113,6 +113,48 @@ impl SessionStore for DbSessionStore {
     }
 }
 
+/// Where a session records when it was last renewed (milliseconds since the epoch).
+pub const RENEWED_KEY: &str = "renewed_at";
+
+/// How often an active session is renewed: a tenth of the idle limit, at least a minute and at
+/// most an hour. Renewing on every request would write the session row on every page view of
+/// every signed-in shopper (a rush is mostly signed-in shoppers); this way a session is written
+/// at most once per interval, and an idle one ends within one interval of the limit.
+pub fn renewal_interval(idle_minutes: i64) -> i64 {
+    (idle_minutes * 60_000 / 10).clamp(60_000, 3_600_000)
+}
+
+/// Middleware (inside the session layer): keeps an active session alive. tower-sessions writes
+/// a session (and sends its cookie again, with a fresh `Max-Age`) only when the request changed
+/// it, so without this a shopper who keeps browsing is signed out `idle_minutes` after signing
+/// in. Touches only sessions that exist and hold data; never creates one.
+pub async fn keep_alive(
+    axum::extract::State(every_ms): axum::extract::State<i64>,
+    session: tower_sessions::Session,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let res = next.run(req).await;
+    // No cookie and nothing stored by this request (an anonymous visitor): no session to keep.
+    if res.status().is_server_error() || (session.id().is_none() && !session.is_modified()) {
+        return res;
+    }
+    // The page has usually loaded the session already (who is signed in); this reads the copy.
+    match session.get::<i64>(RENEWED_KEY).await {
+        Ok(renewed) => {
+            let now = Timestamp::now().millis();
+            let due = renewed.is_none_or(|at| now - at >= every_ms);
+            if due && !session.is_empty().await {
+                if let Err(e) = session.insert(RENEWED_KEY, now).await {
+                    tracing::warn!(error = %e, "could not renew the session");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the session to renew it"),
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +166,12 @@ mod tests {
         assert_eq!(stored.len(), 64);
         assert!(!stored.contains(&id.to_string()));
         assert_eq!(stored, stored_id(&id), "stable, so the row is found again");
+    }
+
+    #[test]
+    fn sessions_renew_a_tenth_into_their_idle_limit_within_bounds() {
+        assert_eq!(renewal_interval(14 * 24 * 60), 3_600_000, "two weeks: hourly");
+        assert_eq!(renewal_interval(30), 180_000, "half an hour: every 3 minutes");
+        assert_eq!(renewal_interval(1), 60_000, "never more than once a minute");
     }
 }

@@ -138,6 +138,10 @@ pub fn router(
                 .layer(axum::middleware::from_fn(guard::multipart_only))
                 .layer(axum::middleware::from_fn(guard::error_status))
                 .layer(axum::middleware::from_fn(guard::well_formed))
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::sessions::renewal_interval(sessions.idle_minutes),
+                    crate::sessions::keep_alive,
+                ))
                 // Outermost: a shed purchase is answered before its body is even read.
                 .layer(axum::middleware::from_fn_with_state(buy_queue, crate::shed::buy_queue)),
         )

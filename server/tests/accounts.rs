@@ -471,7 +471,8 @@ async fn session_cookie_is_http_only_and_lax(app: &TestApp) {
         .unwrap();
     assert!(raw.contains("HttpOnly"));
     assert!(raw.contains("SameSite=Lax"));
-    // The cookie lives as long as the idle limit (14 days by default), renewed by each request.
+    // The cookie lives as long as the idle limit (14 days by default); sessions.rs shows an active
+    // session renewed and an idle one ended.
     assert!(raw.contains(&format!("Max-Age={}", 14 * 24 * 60 * 60)), "idle expiry: {raw}");
     assert!(!raw.contains("Secure"), "plain HTTP in development");
     // Anonymous browsing sets no cookie at all.

@@ -147,6 +147,8 @@ async fn seeding_can_be_switched_off() {
 fn shop_bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
     cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    // Several shops run at once here: none takes the fixed metrics port.
+    cmd.env("SHOP_METRICS_ADDR", "127.0.0.1:0");
     cmd
 }
 
@@ -171,7 +173,7 @@ fn a_bad_setting_stops_startup_with_one_line_naming_it() {
 fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Killed(
+    let mut shop = Killed(
         shop_bin()
             .env("SHOP_ADDR", "127.0.0.1:0")
             .env("SHOP_DATA_DIR", dir.path())
@@ -181,7 +183,7 @@ fn the_binary_serves_and_stops_cleanly_on_sigterm() {
             .spawn()
             .unwrap(),
     );
-    let child = &mut child.0;
+    let child = &mut shop.0;
     // The binary announces its address once it is listening (logs go to stderr).
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -191,18 +193,8 @@ fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     let body = reqwest::blocking_get(&format!("{url}/healthz"));
     assert_eq!(body, "ok");
     assert!(dir.path().join("shop.db").exists(), "embedded database created under SHOP_DATA_DIR");
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "still running 30 s after SIGTERM");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
     drop(stdout);
+    assert_eq!(terminate(&mut shop), Some(0), "graceful shutdown exits 0");
 }
 
 /// A child process that is killed when the test ends, however it ends.
@@ -223,4 +215,181 @@ mod reqwest {
             .unwrap()
             .block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
+}
+
+/// The embedded shop as an operator runs it (`shop`, no configuration) on `dir`, with a slow
+/// payment provider so that orders sit between saga steps. Returns the child and its address.
+fn embedded_shop(dir: &std::path::Path) -> (Killed, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Killed(
+        shop_bin()
+            .env("SHOP_ADDR", "127.0.0.1:0")
+            .env("SHOP_DATA_DIR", dir)
+            .env("SHOP_SEED", "false")
+            .env("SHOP_SECRET_KEY", common::TEST_SECRET_KEY)
+            .env("SHOP_WRITES_PER_MINUTE_PER_IP", "0")
+            .env("SHOP_PAYMENT_LATENCY_MS", "300")
+            .env("SHOP_PAYMENT_TIMEOUT_MS", "5000")
+            .env("SHOP_CARRIER_IN_TRANSIT_MS", "50")
+            .env("SHOP_CARRIER_DELIVERED_MS", "100")
+            .env("SHOP_TRACKER_POLL_MS", "20")
+            .env("SHOP_SAGA_STUCK_SECS", "1")
+            .env("SHOP_RECONCILE_SECS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("Flashmart is open at http://"), "{line}");
+    (child, line.trim().rsplit("http://").next().unwrap().to_string())
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for the exit status.
+fn terminate(child: &mut Killed) -> Option<i32> {
+    assert!(Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap().success());
+    wait_exit(child)
+}
+
+fn wait_exit(child: &mut Killed) -> Option<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(std::time::Instant::now() < deadline, "still running 30 s after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM with a purchase half-sent and orders between saga steps: the purchase is answered,
+/// the process exits 0, and nothing is half-written: started again on the same files, the shop
+/// finishes every order, each charged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_requests_in_flight_and_a_restart_finishes_every_order() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const ORDERS: i64 = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut shop, addr) = embedded_shop(dir.path());
+    // The test writes its shoppers and the sale into the shop's database, as another process.
+    let url = format!("sqlite://{}", dir.path().join("shop.db").display());
+    let store = shop_store::Store::connect(&url, 2).await.unwrap();
+    let now = Timestamp::now();
+    let product = store
+        .create_product(&shop_store::NewProduct {
+            name: "Lamp".into(),
+            description: String::new(),
+            price_minor: 10_000,
+            stock: 100,
+            sold_count: 0,
+            tags: vec![],
+            images: vec![],
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let sale = store
+        .create_sale(
+            &shop_store::NewSale {
+                product_id: product,
+                title: "Drop".into(),
+                sale_price_minor: 4_900,
+                quantity: 20,
+                sold: 0,
+                per_buyer_limit: 1,
+                starts_at: now.plus_secs(-60),
+                ends_at: now.plus_secs(3600),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let form = |address: i64, card: i64, n: i64| {
+        format!("sale_id={sale}&quantity=1&address_id={address}&payment_method_id={card}&idempotency_key=term-{n:04}")
+    };
+    let base = format!("http://{addr}");
+    let client = ::reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    for n in 0..ORDERS {
+        let (_, cookie, address, card) =
+            common::shopping::create_shopper(&store, n, "4242424242424242", "12345").await;
+        let res = client
+            .post(format!("{base}/api/buy"))
+            .header("origin", &base)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(address, card, n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // One more buyer has sent the headers and half the form when the signal comes.
+    let (_, cookie, address, card) =
+        common::shopping::create_shopper(&store, ORDERS, "4242424242424242", "12345").await;
+    let body = form(address, card, ORDERS);
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /api/buy HTTP/1.1\r\nHost: {addr}\r\nOrigin: {base}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let placed_before_term = count_in(&store, "SELECT COUNT(*) FROM orders WHERE status = 'DELIVERED'").await;
+    assert!(Command::new("kill").args(["-TERM", &shop.0.id().to_string()]).status().unwrap().success());
+    // Shutting down: new connections are refused, the one in flight is still being served.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "still accepting 30 s after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    conn.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "the purchase in flight is answered: {answer}");
+    assert!(answer.contains("\"order_id\""), "{answer}");
+    assert_eq!(tokio::task::block_in_place(|| wait_exit(&mut shop)), Some(0), "graceful shutdown exits 0");
+
+    // Saga steps were in flight (the provider takes 300 ms a charge), and every order is whole.
+    let orders = ORDERS + 1;
+    assert_eq!(count_in(&store, "SELECT COUNT(*) FROM orders").await, orders);
+    let unfinished = count_in(&store, "SELECT COUNT(*) FROM orders WHERE saga_step <> 'DONE'").await;
+    assert!(
+        unfinished > 0,
+        "no order was between steps at the signal ({placed_before_term} delivered before it)"
+    );
+    for table in ["payments", "deliveries", "order_lines"] {
+        assert_eq!(count_in(&store, &format!("SELECT COUNT(*) FROM {table}")).await, orders, "{table}");
+    }
+    assert_eq!(
+        count_in(&store, "SELECT COUNT(*) FROM outbox WHERE event_type = 'order.placed'").await,
+        orders
+    );
+
+    // Started again on the same files: every order delivered, each charged once.
+    let (mut shop, _) = embedded_shop(dir.path());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let delivered = count_in(&store, "SELECT COUNT(*) FROM orders WHERE status = 'DELIVERED'").await;
+        if delivered == orders {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{delivered} of {orders} orders delivered after the restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count_in(&store, "SELECT COUNT(*) FROM sim_charges WHERE outcome = 'CAPTURED'").await, orders);
+    assert_eq!(count_in(&store, "SELECT COUNT(DISTINCT order_id) FROM sim_charges").await, orders);
+    assert_eq!(count_in(&store, "SELECT COUNT(*) FROM sim_charges WHERE refunded_at IS NOT NULL").await, 0);
+    assert_eq!(count_in(&store, &format!("SELECT sold FROM flash_sales WHERE id = {sale}")).await, orders);
+    assert_eq!(count_in(&store, "SELECT COUNT(*) FROM dead_letters").await, 0);
+    store.close().await;
+    assert_eq!(tokio::task::block_in_place(|| terminate(&mut shop)), Some(0));
+}
+
+async fn count_in(store: &shop_store::Store, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
 }

@@ -6,73 +6,18 @@
 
 mod common;
 
-use common::shopping::{buy, count, sale, session_cookie, shopper, shopper_with, spawn_with, Buy};
-use common::{Db, TestApp};
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
+use common::saga::{
+    buyer_cookie, cancel_as_buyer, eventually, final_status, gate_left, order_from_sale, status, text,
+    timeline,
+};
+use common::shopping::{buy, count, sale, shopper, Buy};
+use common::TestApp;
 use reqwest::StatusCode;
 use shop::sim::{TEST_CARD_DECLINED, TEST_CARD_TIMEOUT, UNDELIVERABLE_ZIP};
 use shop_domain::gate::{GateItem, GateRules};
-use shop_domain::saga::topic;
 use std::time::Duration;
 
-/// Fast clocks for tests: no provider latency, parcels move in tens of milliseconds.
-const FAST: &[(&str, &str)] = &[
-    ("SHOP_TEST_WORKERS", "all"),
-    ("SHOP_PAYMENT_LATENCY_MS", "0"),
-    ("SHOP_PAYMENT_TIMEOUT_MS", "300"),
-    ("SHOP_CARRIER_IN_TRANSIT_MS", "50"),
-    ("SHOP_CARRIER_DELIVERED_MS", "100"),
-    ("SHOP_TRACKER_POLL_MS", "20"),
-    ("SHOP_SAGA_RETRY_MS", "10"),
-];
-
-struct SagaApp {
-    app: TestApp,
-    /// Kafka for the scale-out mode; dropped after the app has stopped.
-    _kafka: Option<MockCluster<'static, DefaultProducerContext>>,
-}
-
-async fn saga_app(db: Db, extra: &[(&str, &str)]) -> SagaApp {
-    let mut env: Vec<(&str, &str)> = FAST.to_vec();
-    env.extend_from_slice(extra);
-    let kafka = (db == Db::Postgres).then(|| {
-        let cluster = MockCluster::new(1).expect("mock Kafka cluster");
-        for t in topic::ALL {
-            cluster.create_topic(t, 4, 1).expect("topic");
-        }
-        cluster
-    });
-    let brokers = kafka.as_ref().map(|k| k.bootstrap_servers());
-    if let Some(b) = &brokers {
-        env.push(("KAFKA_BROKERS", b));
-    }
-    SagaApp { app: spawn_with(db, &env).await, _kafka: kafka }
-}
-
-macro_rules! in_both_modes {
-    ($($name:ident $( ( $($k:literal = $v:literal),* ) )? ),* $(,)?) => {
-        $(
-            mod $name {
-                async fn run(db: super::Db) {
-                    use futures::FutureExt;
-                    let extra: &[(&str, &str)] = &[$($(($k, $v)),*)?];
-                    let s = super::saga_app(db, extra).await;
-                    let outcome = std::panic::AssertUnwindSafe(super::$name(&s.app)).catch_unwind().await;
-                    s.app.stop().await;
-                    drop(s._kafka);
-                    if let Err(p) = outcome { std::panic::resume_unwind(p) }
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn embedded() { run(super::Db::Sqlite).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres_redis_kafka() { run(super::Db::Postgres).await }
-            }
-        )*
-    };
-}
-
-in_both_modes!(
+in_both_saga_modes!(
     a_paid_order_is_delivered,
     a_declined_card_fails_the_order_and_returns_the_stock,
     a_provider_that_never_answers_is_given_up_and_voided,
@@ -88,63 +33,6 @@ in_both_modes!(
     every_event_delivered_twice_and_out_of_order_changes_nothing("SHOP_BUS_DUPLICATES" = "true"),
     stuck_orders_are_redriven_then_failed_and_gate_drift_is_repaired("SHOP_TEST_WORKERS" = ""),
 );
-
-/// Waits until `sql` (a single number) equals `want`, or fails after 60 s with the last value.
-async fn eventually(app: &TestApp, sql: &str, want: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let got = count(app, sql).await;
-        if got == want {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: `{sql}` is {got}, expected {want}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn status(app: &TestApp, order: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
-        .bind(order)
-        .fetch_one(app.store().pool())
-        .await
-        .unwrap()
-}
-
-async fn final_status(app: &TestApp, order: i64) -> String {
-    eventually(app, &format!("SELECT COUNT(*) FROM orders WHERE id = {order} AND saga_step = 'DONE'"), 1)
-        .await;
-    status(app, order).await
-}
-
-async fn text(app: &TestApp, sql: &str) -> String {
-    sqlx::query_scalar(sql).fetch_one(app.store().pool()).await.unwrap()
-}
-
-/// Places one sale order and returns (order id, sale id).
-async fn order_from_sale(app: &TestApp, n: i64, card: &str, zip: &str) -> (i64, i64) {
-    let s = sale(app, 10, 2, -60, 3600).await;
-    let (_, cookie, address, card) = shopper_with(app, n, card, zip).await;
-    let res = buy(
-        app,
-        &app.another_browser(),
-        &Buy { sale: s, cookie: &cookie, address, card, key: &format!("saga-key-{n:08}"), quantity: 1 },
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    (res.json::<serde_json::Value>().await.unwrap()["order_id"].as_i64().unwrap(), s)
-}
-
-async fn timeline(app: &TestApp, order: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT kind FROM order_events WHERE order_id = $1 ORDER BY id")
-        .bind(order)
-        .fetch_all(app.store().pool())
-        .await
-        .unwrap()
-}
-
-async fn gate_left(app: &TestApp, item: GateItem) -> i64 {
-    app.gate().available(item).await.unwrap().expect("item loaded in the gate")
-}
 
 async fn a_paid_order_is_delivered(app: &TestApp) {
     let (order, s) = order_from_sale(app, 1, "4242424242424242", "12345").await;
@@ -332,25 +220,6 @@ async fn a_stock_shortfall_undoes_delivery_and_payment(app: &TestApp) {
         0,
         "nothing was committed"
     );
-}
-
-/// A signed-in session of `order`'s buyer.
-async fn buyer_cookie(app: &TestApp, order: i64) -> String {
-    let buyer = count(app, &format!("SELECT user_id FROM orders WHERE id = {order}")).await;
-    session_cookie(app.store(), buyer).await
-}
-
-/// The buyer of `order` presses "Cancel order".
-async fn cancel_as_buyer(app: &TestApp, order: i64) -> reqwest::Response {
-    let cookie = buyer_cookie(app, order).await;
-    app.another_browser()
-        .post(app.url("/api/orders/cancel"))
-        .header("origin", &app.base)
-        .header("cookie", &cookie)
-        .form(&[("id", order.to_string())])
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Paid and booked, the stock not yet committed (no stock worker runs here): the buyer may
@@ -588,7 +457,10 @@ async fn stuck_orders_are_redriven_then_failed_and_gate_drift_is_repaired(app: &
         assert_eq!(p.failed, 0, "never given up (pass at +{m} min)");
     }
     assert_eq!(status(app, dispatching).await, "PAID");
-    assert_eq!(text(app, &format!("SELECT saga_step FROM orders WHERE id = {dispatching}")).await, "AWAIT_DISPATCH");
+    assert_eq!(
+        text(app, &format!("SELECT saga_step FROM orders WHERE id = {dispatching}")).await,
+        "AWAIT_DISPATCH"
+    );
     assert_eq!(count(app, &format!("SELECT redrives FROM orders WHERE id = {dispatching}")).await, 5);
     assert_eq!(
         app.store().outbox_count("delivery.dispatch_requested").await.unwrap(),

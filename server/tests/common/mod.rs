@@ -1,6 +1,7 @@
 //! Test harness: the real app on port 0 against a fresh database, SQLite or PostgreSQL.
 #![allow(dead_code)]
 
+pub mod saga;
 pub mod shopping;
 
 use reqwest::StatusCode;
@@ -38,60 +39,27 @@ pub struct TestApp {
     pub db: Db,
     running: Option<Running>,
     pg_database: Option<String>,
+    env: HashMap<String, String>,
     _dir: tempfile::TempDir,
 }
 
-pub struct Options {
-    pub seed: bool,
+/// A test database and data directory, with the settings to start the app on them.
+pub struct Prepared {
+    db: Db,
+    env: HashMap<String, String>,
+    pg_database: Option<String>,
+    dir: tempfile::TempDir,
 }
 
-impl TestApp {
-    pub async fn spawn(db: Db) -> TestApp {
-        Self::spawn_with(db, Options { seed: false }).await
+impl Prepared {
+    /// The configuration the app will start with.
+    pub fn config(&self) -> Config {
+        Config::from_lookup(|k| self.env.get(k).cloned()).expect("test config")
     }
 
-    pub async fn spawn_with(db: Db, opts: Options) -> TestApp {
-        Self::spawn_with_env(db, opts, &[]).await
-    }
-
-    pub async fn spawn_with_env(db: Db, opts: Options, extra: &[(&str, &str)]) -> TestApp {
-        // `SHOP_TEST_LOG=info` (or any filter) shows the app's logs while debugging a test.
-        if let Ok(filter) = std::env::var("SHOP_TEST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-        }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut env: HashMap<&str, String> = HashMap::new();
-        for (k, v) in extra {
-            env.insert(k, v.to_string());
-        }
-        env.insert("SHOP_ADDR", "127.0.0.1:0".into());
-        env.entry("SHOP_METRICS_ADDR").or_insert_with(|| "127.0.0.1:0".into());
-        if db == Db::Postgres {
-            // A shared database needs the shared stock gate (the shop refuses to start without).
-            env.entry("REDIS_URL").or_insert_with(|| {
-                std::env::var("SHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-            });
-            env.entry("SHOP_REDIS_PREFIX").or_insert_with(|| format!("test:{}:", uuid_like()));
-        }
-        env.insert("SHOP_DATA_DIR", dir.path().display().to_string());
-        env.insert("SHOP_SEED", opts.seed.to_string());
-        env.insert("SHOP_DB_MAX_CONNECTIONS", "8".into());
-        env.entry("SHOP_SECRET_KEY").or_insert_with(|| TEST_SECRET_KEY.into());
-        let mut pg_database = None;
-        if db == Db::Postgres {
-            let name = format!("shop_test_{}", uuid_like());
-            let admin = pg_admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin} is needed for the postgres tests (run scripts/services): {e}")
-            });
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let url = replace_db_name(&admin, &name);
-            env.insert("DATABASE_URL", url);
-            pg_database = Some(name);
-        }
+    /// Starts the app (migrating the database to this release).
+    pub async fn start(self) -> TestApp {
+        let Prepared { db, env, pg_database, dir } = self;
         let mut config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         // Background work runs only where a test asks for it (`SHOP_TEST_WORKERS=all`), so
         // tests of the web tier see orders exactly as checkout left them.
@@ -111,7 +79,73 @@ impl TestApp {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
-        TestApp { base, client, db, running: Some(running), pg_database, _dir: dir }
+        TestApp { base, client, db, running: Some(running), pg_database, env, _dir: dir }
+    }
+}
+
+pub struct Options {
+    pub seed: bool,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        Self::spawn_with(db, Options { seed: false }).await
+    }
+
+    pub async fn spawn_with(db: Db, opts: Options) -> TestApp {
+        Self::spawn_with_env(db, opts, &[]).await
+    }
+
+    pub async fn spawn_with_env(db: Db, opts: Options, extra: &[(&str, &str)]) -> TestApp {
+        Self::prepare(db, opts, extra).await.start().await
+    }
+
+    /// A fresh database and data directory with the app's settings, not started yet (a test
+    /// can put an older release's schema and data there first).
+    pub async fn prepare(db: Db, opts: Options, extra: &[(&str, &str)]) -> Prepared {
+        // `SHOP_TEST_LOG=info` (or any filter) shows the app's logs while debugging a test.
+        if let Ok(filter) = std::env::var("SHOP_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env: HashMap<String, String> = HashMap::new();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        env.insert("SHOP_ADDR".into(), "127.0.0.1:0".into());
+        env.entry("SHOP_METRICS_ADDR".into()).or_insert_with(|| "127.0.0.1:0".into());
+        if db == Db::Postgres {
+            // A shared database needs the shared stock gate (the shop refuses to start without).
+            env.entry("REDIS_URL".into()).or_insert_with(|| {
+                std::env::var("SHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+            });
+            env.entry("SHOP_REDIS_PREFIX".into()).or_insert_with(|| format!("test:{}:", uuid_like()));
+        }
+        env.insert("SHOP_DATA_DIR".into(), dir.path().display().to_string());
+        env.insert("SHOP_SEED".into(), opts.seed.to_string());
+        env.insert("SHOP_DB_MAX_CONNECTIONS".into(), "8".into());
+        env.entry("SHOP_SECRET_KEY".into()).or_insert_with(|| TEST_SECRET_KEY.into());
+        let mut pg_database = None;
+        if db == Db::Postgres {
+            let name = format!("shop_test_{}", uuid_like());
+            let admin = pg_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin} is needed for the postgres tests (run scripts/services): {e}")
+            });
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            env.insert("DATABASE_URL".into(), replace_db_name(&admin, &name));
+            pg_database = Some(name);
+        }
+        Prepared { db, env, pg_database, dir }
+    }
+
+    /// The settings this app was started with (`DATABASE_URL`, `SHOP_REDIS_PREFIX`, …), so a
+    /// test can open a second connection to the same database or gate, as another process would.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.env.get(key).map(String::as_str)
     }
 
     /// `SHOP_DATA_DIR` of this app (uploads live under it).
