@@ -344,6 +344,10 @@ async fn sigterm_answers_requests_in_flight_and_a_restart_finishes_every_order()
         assert!(tokio::time::Instant::now() < deadline, "still accepting 30 s after SIGTERM");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // A slow client: the rest of the form comes 2 s later. The shop waits for it (up to its
+    // shutdown grace of 10 s) instead of exiting under it.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(shop.0.try_wait().unwrap().is_none(), "exited with a request in flight");
     conn.write_all(tail.as_bytes()).await.unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).await.unwrap();

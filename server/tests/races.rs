@@ -179,9 +179,13 @@ async fn race(
     let (accepted, watch) = tokio::sync::watch::channel(0usize);
     let accepted = Arc::new(accepted);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-    let mut tasks = Vec::new();
+    let mut shoppers = Vec::new();
     for b in first..first + n {
-        let (_, cookie, address, card) = create_shopper(app.store(), b, "4242424242424242", "12345").await;
+        shoppers.push((b, create_shopper(app.store(), b, "4242424242424242", "12345").await));
+    }
+    // All at once: many purchases are between the gate and their order's commit at any moment.
+    let mut tasks = Vec::new();
+    for (b, (_, cookie, address, card)) in shoppers {
         let (client, base, accepted) = (client.clone(), app.base.clone(), accepted.clone());
         tasks.push(tokio::spawn(async move {
             let res = client
@@ -274,10 +278,10 @@ async fn a_live_sale_raised_while_buyers_race_sells_exactly_its_new_quantity(app
     let s: i64 = body.parse().unwrap();
 
     let (tasks, mut accepted) = race(app, "/api/buy", ("sale_id", s), 0, 120).await;
-    until_accepted(&mut accepted, 10).await;
+    until_accepted(&mut accepted, 5).await;
     let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 60)).await;
     assert_eq!(status, StatusCode::OK, "raised mid-race: {body}");
-    until_accepted(&mut accepted, 20).await;
+    until_accepted(&mut accepted, 15).await;
     let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 30)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a live sale is never lowered: {body}");
     let raced = accepted_once_all_answer(tasks).await;
@@ -324,10 +328,10 @@ async fn stock_raised_and_lowered_while_buyers_race_sells_exactly_the_final_stoc
         ]
     };
     let (tasks, mut accepted) = race(app, "/api/buy/product", ("product_id", mug), 0, 100).await;
-    until_accepted(&mut accepted, 10).await;
+    until_accepted(&mut accepted, 5).await;
     let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(50)).await;
     assert_eq!(status, StatusCode::OK, "restocked mid-race: {body}");
-    until_accepted(&mut accepted, 20).await;
+    until_accepted(&mut accepted, 15).await;
     // Lowered while buyers hold units: accepted unless more than 45 are promised by now.
     let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(45)).await;
     let stock = match status {
