@@ -252,7 +252,7 @@ async fn a_live_sale_raised_while_buyers_race_sells_exactly_its_new_quantity(app
             name: "Lamp".into(),
             description: String::new(),
             price_minor: 10_000,
-            stock: 500,
+            stock: 1_000,
             sold_count: 0,
             tags: vec![],
             images: vec![],
@@ -273,23 +273,23 @@ async fn a_live_sale_raised_while_buyers_race_sells_exactly_its_new_quantity(app
             ("ends_at", window.1.clone()),
         ]
     };
-    let (status, body) = post(app, &boss, "/api/admin/sales/create", &fields("product_id", lamp, 40)).await;
+    let (status, body) = post(app, &boss, "/api/admin/sales/create", &fields("product_id", lamp, 300)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let s: i64 = body.parse().unwrap();
 
-    let (tasks, mut accepted) = race(app, "/api/buy", ("sale_id", s), 0, 120).await;
-    until_accepted(&mut accepted, 5).await;
-    let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 60)).await;
+    let (tasks, mut accepted) = race(app, "/api/buy", ("sale_id", s), 0, 600).await;
+    until_accepted(&mut accepted, 50).await;
+    let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 400)).await;
     assert_eq!(status, StatusCode::OK, "raised mid-race: {body}");
-    until_accepted(&mut accepted, 15).await;
-    let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 30)).await;
+    until_accepted(&mut accepted, 100).await;
+    let (status, body) = post(app, &boss, "/api/admin/sales/update", &fields("id", s, 350)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a live sale is never lowered: {body}");
     let raced = accepted_once_all_answer(tasks).await;
     let after = buy_the_rest(app, "/api/buy", ("sale_id", s), 1_000).await;
 
-    assert_eq!(raced + after, 60, "sold exactly the raised quantity ({raced} in the race, {after} after)");
-    assert_eq!(count(app, &format!("SELECT quantity FROM flash_sales WHERE id = {s}")).await, 60);
-    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM order_lines WHERE sale_id = {s}")).await, 60);
+    assert_eq!(raced + after, 400, "sold exactly the raised quantity ({raced} in the race, {after} after)");
+    assert_eq!(count(app, &format!("SELECT quantity FROM flash_sales WHERE id = {s}")).await, 400);
+    assert_eq!(count(app, &format!("SELECT COUNT(*) FROM order_lines WHERE sale_id = {s}")).await, 400);
     assert_eq!(
         count(app, &format!("SELECT COUNT(*) FROM (SELECT o.user_id FROM orders o WHERE o.sale_id = {s} GROUP BY o.user_id HAVING COUNT(*) > 1) t")).await,
         0,
@@ -308,7 +308,7 @@ async fn stock_raised_and_lowered_while_buyers_race_sells_exactly_the_final_stoc
             name: "Mug".into(),
             description: String::new(),
             price_minor: 1_200,
-            stock: 30,
+            stock: 300,
             sold_count: 0,
             tags: vec![],
             images: vec![],
@@ -327,16 +327,16 @@ async fn stock_raised_and_lowered_while_buyers_race_sells_exactly_the_final_stoc
             ("images", String::new()),
         ]
     };
-    let (tasks, mut accepted) = race(app, "/api/buy/product", ("product_id", mug), 0, 100).await;
-    until_accepted(&mut accepted, 5).await;
-    let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(50)).await;
+    let (tasks, mut accepted) = race(app, "/api/buy/product", ("product_id", mug), 0, 600).await;
+    until_accepted(&mut accepted, 50).await;
+    let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(450)).await;
     assert_eq!(status, StatusCode::OK, "restocked mid-race: {body}");
-    until_accepted(&mut accepted, 15).await;
-    // Lowered while buyers hold units: accepted unless more than 45 are promised by now.
-    let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(45)).await;
+    until_accepted(&mut accepted, 100).await;
+    // Lowered while buyers hold units: accepted unless more than 400 are promised by now.
+    let (status, body) = post(app, &boss, "/api/admin/products/update", &edit(400)).await;
     let stock = match status {
-        StatusCode::OK => 45,
-        StatusCode::BAD_REQUEST if body.contains("units are promised") => 50,
+        StatusCode::OK => 400,
+        StatusCode::BAD_REQUEST if body.contains("units are promised") => 450,
         other => panic!("lowering answered {other}: {body}"),
     };
     let raced = accepted_once_all_answer(tasks).await;
