@@ -12,7 +12,7 @@ use shop_domain::{Role, Timestamp};
 use shop_store::{NewProduct, NewUser};
 use std::net::{IpAddr, Ipv4Addr};
 
-const PW: &str = "correct horse battery";
+const PW: &str = common::PASSWORD;
 const XSS: &str = "</title></textarea><img src=x onerror=alert(1)>";
 
 macro_rules! in_both_modes {
@@ -258,16 +258,8 @@ async fn after_login_next_stays_on_this_site(app: &TestApp) {
 
 async fn a_password_change_signs_out_every_other_session(app: &TestApp) {
     let (laptop, phone) = (app.another_browser(), app.another_browser());
-    let res = form(
-        app,
-        &laptop,
-        "/api/signup",
-        &[("email", "pw@example.com"), ("username", "pw_1"), ("password", PW), ("name", "P W")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FOUND);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let res = form(app, &phone, "/api/login", &[("login", "pw@example.com"), ("password", PW)]).await;
+    let cookie = common::signed_up(app, &laptop, "pw_1").await;
+    let res = form(app, &phone, "/api/login", &[("login", "pw_1@example.com"), ("password", PW)]).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(me(app, &phone).await["username"], "pw_1");
 
@@ -420,14 +412,7 @@ async fn signups_and_password_changes_have_budgets(app: &TestApp) {
 
     // Password changes: three wrong current passwords, then the right one waits too.
     let pat = browser_from([127, 0, 0, 40]);
-    let res = form(
-        app,
-        &pat,
-        "/api/signup",
-        &[("email", "pat@example.com"), ("username", "pat_1"), ("password", PW), ("name", "P T")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FOUND);
+    common::signed_up(app, &pat, "pat_1").await;
     let new_password = "a brand new passphrase";
     let mut codes = Vec::new();
     for current in ["wrong one 1", "wrong one 2", "wrong one 3", PW] {

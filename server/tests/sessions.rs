@@ -13,7 +13,6 @@ use tower_sessions::cookie::time::Duration;
 use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
-const PW: &str = "correct horse battery";
 const IDLE_MINUTES: i64 = 30;
 
 async fn spawn(db: Db) -> TestApp {
@@ -41,22 +40,6 @@ async fn run(db: Db) {
     if let Err(p) = outcome {
         std::panic::resume_unwind(p)
     }
-}
-
-/// Signs up through the form; returns the session cookie (`name=value`).
-async fn signed_up(app: &TestApp, username: &str) -> String {
-    let email = format!("{username}@example.com");
-    let res = app
-        .another_browser()
-        .post(app.url("/api/signup"))
-        .header("origin", &app.base)
-        .header("accept", "text/html")
-        .form(&[("email", email.as_str()), ("username", username), ("password", PW), ("name", username)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FOUND);
-    set_cookie(&res).expect("a session cookie")
 }
 
 /// The session cookie a response sets, if any, as `name=value`.
@@ -108,7 +91,7 @@ fn near(got: i64, want: i64) -> bool {
 
 async fn active_stays_idle_goes_and_the_sweeper_cleans_up(app: &TestApp) {
     let window = IDLE_MINUTES * 60_000;
-    let ann = signed_up(app, "ann_1").await;
+    let ann = common::signed_up(app, &app.another_browser(), "ann_1").await;
     assert!(near(expires_at(app, &ann).await, Timestamp::now().millis() + window), "idle limit from sign-up");
 
     // Ann keeps browsing: 20 minutes after her last renewal, a request renews her session
@@ -133,7 +116,7 @@ async fn active_stays_idle_goes_and_the_sweeper_cleans_up(app: &TestApp) {
 
     // Bob goes idle past the limit: he is signed out at once, before any sweep has run, and his
     // stale cookie does not bring the session back.
-    let bob = signed_up(app, "bob_1").await;
+    let bob = common::signed_up(app, &app.another_browser(), "bob_1").await;
     age(app, &bob, IDLE_MINUTES + 1).await;
     let rows = |app: &TestApp| {
         let pool = app.store().pool().clone();

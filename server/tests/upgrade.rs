@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 /// The migrations of the oldest release whose databases exist: the first that landed.
 const FIRST_RELEASE: &str = "0005";
-const PW: &str = "correct horse battery";
+const PW: &str = common::PASSWORD;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {

@@ -24,6 +24,7 @@ mod search_pg;
 mod seed;
 mod sim_ledger;
 mod sql;
+mod word_stats;
 
 pub use accounts::{CreateUserError, NewAddress, NewPaymentMethod, NewUser};
 pub use admin::{RemoveProduct, SaveProduct, SaveSale};
@@ -85,6 +86,8 @@ pub struct Store {
     catalog: std::sync::Arc<catalog_cache::CatalogCache>,
     /// Messages a consumer of this process had handled before (redeliveries), each ignored.
     duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// PostgreSQL's statistics of the words in product names, as last read (`word_stats.rs`).
+    word_stats: std::sync::Arc<word_stats::WordStatsCell>,
     /// Fault injection (tests): fail the next order transaction midway.
     #[cfg(feature = "test-hooks")]
     fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -123,6 +126,7 @@ impl Store {
             backend,
             catalog: catalog_cache::CatalogCache::new(DEFAULT_CATALOG_TTL),
             duplicates: Default::default(),
+            word_stats: Default::default(),
             #[cfg(feature = "test-hooks")]
             fail_next_order: Default::default(),
         })

@@ -9,6 +9,10 @@
 //!    is the page and the "480+" count at once.
 //! 2. *gather*: when the budget ran out first, matches are sparse (fewer than ~2 % of rows),
 //!    so the GIN index's bitmap is small: every match, sorted, with its exact count.
+//!
+//! When PostgreSQL's word statistics (`word_stats.rs`) say the text is rarer than a walk
+//! could fill a page with, and the walk could not see every candidate anyway, it gathers at
+//! once.
 
 use crate::search::tag_order;
 use crate::sql::like_escape;
@@ -21,6 +25,10 @@ use sqlx::Row;
 const WALK_BUDGET: i64 = 50_000;
 /// Matches a walk collects: one more than a text search shows.
 const WALK_MATCHES: i64 = crate::search::TEXT_COUNT_LIMIT as i64 + 1;
+/// A text estimated in fewer than this share of products (by `word_stats`) gathers without
+/// walking first: a walk of [`WALK_BUDGET`] entries expects to fill a page only above
+/// 481 / 50,000 ≈ 0.96 %, so below that it would mostly be read in vain.
+const GATHER_FIRST_BELOW: f64 = 0.008;
 
 fn order(sort: Sort, alias: &str) -> String {
     let o = match sort {
@@ -94,37 +102,40 @@ impl Store {
             "SELECT w.id FROM ({walk_source}) w \
              WHERE {row_test} AND w.name_key <> $2 AND $4 = $4 LIMIT {WALK_MATCHES}"
         );
-        let walked: Vec<i64> = sqlx::query_scalar(&walk_sql)
-            .bind(value.as_str())
-            .bind(key)
-            .bind(tag.as_str())
-            .bind(word.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        let slice = |ids: &[i64]| ids.iter().copied().skip(skip as usize).take(take as usize).collect::<Vec<_>>();
-        if walked.len() as i64 >= WALK_MATCHES {
-            return Ok(TextPage { ids: slice(&walked), total: WALK_MATCHES - 1, more: true });
-        }
-        // Did the walk see every candidate? A tag's listed products are counted in
-        // `tag_counts`; the whole catalog is estimated by the planner's row count.
-        let candidates: f64 = match &query.tag {
+        // Does a walk see every candidate? A tag's listed products are counted exactly in
+        // `tag_counts`; the whole catalog only by the planner's row count, which can lag
+        // behind inserts (hence the margin).
+        let walk_sees_all = match &query.tag {
             Some(tag) => sqlx::query_scalar::<_, i64>("SELECT products FROM tag_counts WHERE tag = $1")
                 .bind(tag)
                 .fetch_optional(&self.pool)
                 .await?
-                .map_or(0.0, |n| n as f64),
-            None => sqlx::query_scalar("SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE relname = 'products'")
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or(f64::MAX),
+                .is_none_or(|n| n <= WALK_BUDGET),
+            None => sqlx::query_scalar::<_, f64>(
+                "SELECT CAST(reltuples AS DOUBLE PRECISION) FROM pg_class WHERE relname = 'products'",
+            )
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some_and(|n| (0.0..WALK_BUDGET as f64 * 0.9).contains(&n)),
         };
-        // The planner's estimate can lag behind inserts, hence the margin (the tag count is exact).
-        let seen_all = match &query.tag {
-            Some(_) => candidates <= WALK_BUDGET as f64,
-            None => candidates >= 0.0 && candidates < WALK_BUDGET as f64 * 0.9,
-        };
-        if seen_all {
-            return Ok(TextPage { ids: slice(&walked), total: walked.len() as i64, more: false });
+        // A text too rare to fill a page within the walk's budget gathers at once.
+        let sparse = !walk_sees_all
+            && self.word_stats().await?.share(name).is_some_and(|share| share < GATHER_FIRST_BELOW);
+        if !sparse {
+            let walked: Vec<i64> = sqlx::query_scalar(&walk_sql)
+                .bind(value.as_str())
+                .bind(key)
+                .bind(tag.as_str())
+                .bind(word.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+            let slice = |ids: &[i64]| ids.iter().copied().skip(skip as usize).take(take as usize).collect::<Vec<_>>();
+            if walked.len() as i64 >= WALK_MATCHES {
+                return Ok(TextPage { ids: slice(&walked), total: WALK_MATCHES - 1, more: true });
+            }
+            if walk_sees_all {
+                return Ok(TextPage { ids: slice(&walked), total: walked.len() as i64, more: false });
+            }
         }
         // Sparse: every match from the GIN index (planned apart from the order), sorted.
         let gather_sql = format!(

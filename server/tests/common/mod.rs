@@ -260,6 +260,31 @@ fn replace_db_name(url: &str, name: &str) -> String {
     out
 }
 
+/// The password test accounts sign up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs `username` up (email `<username>@example.com`, [`PASSWORD`]) through the no-JS form in
+/// `browser`, which keeps the session; returns the session cookie as `name=value`.
+pub async fn signed_up(app: &TestApp, browser: &reqwest::Client, username: &str) -> String {
+    let email = format!("{username}@example.com");
+    let res = browser
+        .post(app.url("/api/signup"))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .form(&[("email", email.as_str()), ("username", username), ("password", PASSWORD), ("name", username)])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::FOUND, "signed up {username}");
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("flashmart_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("a session cookie")
+}
+
 /// A parsed HTML page with small helpers for assertions.
 pub struct Page {
     pub html: Html,
