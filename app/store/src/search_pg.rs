@@ -129,7 +129,8 @@ impl Store {
                 .bind(word.as_str())
                 .fetch_all(&self.pool)
                 .await?;
-            let slice = |ids: &[i64]| ids.iter().copied().skip(skip as usize).take(take as usize).collect::<Vec<_>>();
+            let slice =
+                |ids: &[i64]| ids.iter().copied().skip(skip as usize).take(take as usize).collect::<Vec<_>>();
             if walked.len() as i64 >= WALK_MATCHES {
                 return Ok(TextPage { ids: slice(&walked), total: WALK_MATCHES - 1, more: true });
             }

@@ -271,7 +271,12 @@ pub async fn signed_up(app: &TestApp, browser: &reqwest::Client, username: &str)
         .post(app.url("/api/signup"))
         .header("accept", "text/html")
         .header("origin", &app.base)
-        .form(&[("email", email.as_str()), ("username", username), ("password", PASSWORD), ("name", username)])
+        .form(&[
+            ("email", email.as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("name", username),
+        ])
         .send()
         .await
         .expect("request");
