@@ -13,6 +13,11 @@ use shop_domain::StockLevel;
 #[component]
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
+    // Resources, not awaits inside the `Suspend`: each resource runs as a task of its own, both
+    // at once. Awaiting the two server functions in place made the PostgreSQL product page five
+    // times slower (warm p50 10.2 ms against 2.0 ms; docs/catalog.md, "Per-request work").
+    let product = Resource::new(move || params.read().get("id").unwrap_or_default(), get_product);
+    let options = Resource::new(|| (), |_| checkout_options());
     let add = ServerAction::<AddToCart>::new();
     let wish = ServerAction::<AddToWishlist>::new();
     let buy = ServerAction::<BuyProduct>::new();
@@ -21,14 +26,9 @@ pub fn ProductPage() -> impl IntoView {
     });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            // The page's data is awaited in place, not through `Resource`s: nothing in the
-            // browser reads it back, and a resource costs a memo, a task and a copy per request
-            // (docs/catalog.md, "Per-request work").
-            {move || {
-                let id = params.read().get("id").unwrap_or_default();
-                Suspend::new(async move {
-                let choices = checkout_options().await.ok().flatten();
-                match get_product(id).await {
+            {move || Suspend::new(async move {
+                let choices = options.await.ok().flatten();
+                match product.await {
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
                     Ok(p) => {
                         let stock = StockLevel::of(p.stock);
@@ -112,7 +112,7 @@ pub fn ProductPage() -> impl IntoView {
                         }.into_any()
                     }
                 }
-            })}}
+            })}
         </Suspense>
     }
 }
