@@ -32,6 +32,8 @@ const dataDir = process.env.SHOP_E2E_DATA_DIR;
 const baseURL = `http://127.0.0.1:${port}`;
 const shopBin = process.env.SHOP_BIN || join(homedir(), '.cache', 'shop-target', 'release', 'shop');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// The client bundle scripts/wasm builds (the "js-on" project's live widgets need it).
+const siteRoot = process.env.SHOP_SITE_ROOT || join(__dirname, '..', 'target', 'site');
 
 const chromium = {
   browserName: 'chromium' as const,
@@ -78,6 +80,7 @@ export default defineConfig({
       SHOP_ADDR: `127.0.0.1:${port}`,
       SHOP_DATA_DIR: dataDir!,
       SHOP_SEED: 'true',
+      LEPTOS_SITE_ROOT: siteRoot,
       RUST_LOG: 'warn',
       // Every test browser connects from 127.0.0.1: one IP for all signups and logins.
       SHOP_AUTH_ATTEMPTS_PER_MINUTE: '100000',

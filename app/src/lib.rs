@@ -8,8 +8,10 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod components;
+pub mod csp;
 pub mod error;
 pub mod escape;
+pub mod live;
 pub mod pages;
 mod root;
 #[cfg(feature = "ssr")]
@@ -22,5 +24,16 @@ pub use root::{set_hydration_bundle, shell, App, STYLESHEET_URL};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Islands only: the pages are server-rendered; the live widgets hydrate on their own.
+    leptos::mount::hydrate_islands();
+    // The loader hydrates the page's islands right after this returns, within the same task; a
+    // timer runs after them and marks the page live (what the browser tests wait for).
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(root) = leptos::prelude::document().document_element() {
+                let _ = root.set_attribute("data-live", "ready");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

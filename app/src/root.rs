@@ -25,7 +25,7 @@ pub const STYLESHEET_URL: &str = concat!("/style/main.css?v=", env!("CARGO_PKG_V
 static HYDRATION_BUNDLE: AtomicBool = AtomicBool::new(false);
 
 /// Tells the shell whether a client bundle (`/pkg/…`) exists. Without one, pages are plain
-/// server-rendered HTML and no script tags are emitted.
+/// server-rendered HTML and no script tags are emitted; with one, the islands hydrate.
 pub fn set_hydration_bundle(available: bool) {
     HYDRATION_BUNDLE.store(available, Ordering::Relaxed);
 }
@@ -40,6 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         if let Some(context) = Owner::current_shared_context() {
             context.set_is_hydrating(false);
         }
+    } else {
+        script_nonce();
     }
     view! {
         <!DOCTYPE html>
@@ -49,13 +51,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/media/favicon.svg" type="image/svg+xml" />
-                {hydrate.then(|| view! { <HydrationScripts options=options.clone() /> })}
+                {hydrate.then(|| view! { <HydrationScripts options=options.clone() islands=true /> })}
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Gives this page a fresh nonce for its one inline script (the island loader that
+/// `HydrationScripts` writes) and the policy that lets only that script run.
+fn script_nonce() {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::nonce::provide_nonce();
+        if let (Some(nonce), Some(res)) =
+            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        {
+            if let Ok(policy) = http::HeaderValue::from_str(&crate::csp::with_script_nonce(&nonce)) {
+                res.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
     }
 }
 

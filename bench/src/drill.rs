@@ -78,7 +78,7 @@ pub struct Context {
 }
 
 /// The request buyer `i` sends (the i-th request; past the buyers, a second tab).
-fn buy_request(buyers: &[Buyer], sale: i64, i: usize, addr: std::net::SocketAddr) -> Request<Full<Bytes>> {
+pub fn buy_request(buyers: &[Buyer], sale: i64, i: usize, addr: std::net::SocketAddr) -> Request<Full<Bytes>> {
     let n = buyers.len();
     let (b, key) = if i < n {
         (&buyers[i], format!("drill-{i}-first"))

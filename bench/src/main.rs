@@ -6,10 +6,12 @@ mod catalog;
 mod check;
 mod deploy;
 mod drill;
+mod live;
 mod load;
 mod prepare;
 mod profile;
 mod report;
+mod sections;
 
 use anyhow::{bail, Context as _, Result};
 use deploy::{Deployment, Mode, Services};
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 
 fn usage() -> &'static str {
     "usage: shop-bench catalog …  (the catalog benchmark: shop-bench catalog --help)\n\
+     \x20      shop-bench live …     (open pages hearing stock live: shop-bench live --help)\n\
      \x20      shop-bench [--quick] [--modes embedded,scaled] [--scenarios scarce,plenty,overload]\n\
      \x20                 [--buyers N] [--units S] [--conns 1,16,64,256,1024] [--shop-bin PATH]\n\
      \x20                 [--out docs/BENCHMARKS.md] [--pg URL] [--redis URL]\n\
@@ -132,6 +135,8 @@ fn main() -> std::process::ExitCode {
     }
     let outcome = if args.get(1).map(String::as_str) == Some("catalog") {
         rt.block_on(catalog::main(&args[2..]))
+    } else if args.get(1).map(String::as_str) == Some("live") {
+        rt.block_on(live::main(&args[2..]))
     } else {
         rt.block_on(run())
     };
@@ -318,7 +323,7 @@ async fn run() -> Result<bool> {
         report.chart(&chart)?;
         let name = chart.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
         // The catalog benchmark's section of the file (if any) is kept.
-        let doc = catalog::report::keep_section(out, report.markdown(&machine(), Some(&name)));
+        let doc = sections::keep_sections(out, report.markdown(&machine(), Some(&name)));
         std::fs::write(out, doc)?;
         println!("wrote {} and {}", out.display(), chart.display());
     }

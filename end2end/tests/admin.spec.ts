@@ -1,42 +1,15 @@
-import { expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expectLanded, field, formWith, pathIs, signUp, submit, submitLogin, uniqueUser } from './helpers';
+import { expect, test } from '@playwright/test';
+import { expectLanded, field, fillFirstPurchase, formWith, logInAsAdmin, otherBrowser, pathIs, signUp, submit, uniqueUser } from './helpers';
 
 // The admin runs a flash sale in the browser, with JavaScript on and off: creates a product
 // (with an uploaded picture), puts it on sale, a shopper sees it and buys, the admin finds the
 // order, cancels it, and the audit log tells who did what.
-
-const ADMIN_EMAIL = 'admin@flashmart.local';
-
-/** The seeded demo admin's password (written by the server into its data directory). */
-function adminPassword(): string {
-  const dir = process.env.SHOP_E2E_DATA_DIR;
-  if (!dir) throw new Error('SHOP_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
-  return readFileSync(join(dir, 'admin-password.txt'), 'utf8').trim();
-}
 
 /** A 2×2 PNG, built here so the spec needs no fixture files. */
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4EaABRAwQCgAljgUBqTNxyAAAAABJRU5ErkJggg==',
   'base64',
 );
-
-async function logInAsAdmin(page: Page) {
-  await page.goto('/login?next=%2Fadmin');
-  await submitLogin(page, ADMIN_EMAIL, adminPassword());
-  await expectLanded(page, pathIs('/admin'));
-  await expect(page.locator('h1')).toHaveText('Dashboard');
-}
-
-/** Another browser (a shopper), with the same JavaScript setting as this project. */
-async function otherBrowser(browser: Browser, testInfo: TestInfo) {
-  const context = await browser.newContext({
-    baseURL: testInfo.project.use.baseURL,
-    javaScriptEnabled: testInfo.project.use.javaScriptEnabled,
-  });
-  return { context, page: await context.newPage() };
-}
 
 /** `YYYY-MM-DDTHH:MM` (UTC) plus some hours. */
 function plusHours(value: string, hours: number): string {
@@ -120,12 +93,7 @@ test.describe('admin', () => {
     await signUp(s, buyerUser);
     await s.goto(`/sales/${saleId}`);
     const buy = formWith(s, 'Buy now');
-    await field(buy, 'Receiver').fill(buyerUser.name);
-    await field(buy, 'Street').fill('1 Admin Way');
-    await field(buy, 'ZIP code').fill('10115');
-    await field(buy, 'Card holder').fill(buyerUser.name);
-    await field(buy, 'Card number').fill('4242 4242 4242 4242');
-    await field(buy, 'Expiry (MM/YY)').fill('12/39');
+    await fillFirstPurchase(buy, buyerUser.name);
     await submit(buy, 'Buy now');
     await expectLanded(s, (url) => /^\/orders\/\d+$/.test(url.pathname));
     const orderId = new URL(s.url()).pathname.split('/').pop();

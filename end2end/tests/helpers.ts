@@ -1,4 +1,6 @@
-import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { expect, type Browser, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Shared helpers for the account specs. Both projects (js-on, js-off) talk to the
 // same server, so every user they create gets a unique email and username.
@@ -182,4 +184,42 @@ export async function openLiveSale(page: Page) {
     .first()
     .click();
   await expect(page.locator('[data-testid=sale-status]')).toHaveText('Live');
+}
+
+// ------------------------------------------------------------------ admin and other browsers
+
+const ADMIN_EMAIL = 'admin@flashmart.local';
+
+/** The seeded demo admin's password (written by the server into its data directory). */
+function adminPassword(): string {
+  const dir = process.env.SHOP_E2E_DATA_DIR;
+  if (!dir) throw new Error('SHOP_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
+  return readFileSync(join(dir, 'admin-password.txt'), 'utf8').trim();
+}
+
+export async function logInAsAdmin(page: Page) {
+  await page.goto('/login?next=%2Fadmin');
+  await submitLogin(page, ADMIN_EMAIL, adminPassword());
+  await expectLanded(page, pathIs('/admin'));
+  await expect(page.locator('h1')).toHaveText('Dashboard');
+}
+
+/** Another browser (a shopper), with the same JavaScript setting as this project. */
+export async function otherBrowser(browser: Browser, testInfo: TestInfo) {
+  const context = await browser.newContext({
+    baseURL: testInfo.project.use.baseURL,
+    javaScriptEnabled: testInfo.project.use.javaScriptEnabled,
+  });
+  return { context, page: await context.newPage() };
+}
+
+
+/** Type a first-time buyer's address and card into a sale's Buy form. */
+export async function fillFirstPurchase(buy: Locator, name: string) {
+  await field(buy, 'Receiver').fill(name);
+  await field(buy, 'Street').fill('1 Admin Way');
+  await field(buy, 'ZIP code').fill('10115');
+  await field(buy, 'Card holder').fill(name);
+  await field(buy, 'Card number').fill('4242 4242 4242 4242');
+  await field(buy, 'Expiry (MM/YY)').fill('12/39');
 }

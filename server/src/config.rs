@@ -71,6 +71,9 @@ pub struct Config {
     /// `SHOP_CATALOG_CACHE_MS`: how long product, sale, shelf, tag and search reads are kept in this
     /// process (other processes' changes show within it); 0 turns the cache off.
     pub catalog_cache: std::time::Duration,
+    /// `SHOP_LIVE_POLL_MS`: how often a watched sale's stock is read for the pages that show it
+    /// live (at most one update per page per interval).
+    pub live_poll: std::time::Duration,
     /// `SHOP_METRICS_ADDR`: where Prometheus metrics are served (default 127.0.0.1:9464, a
     /// listener of its own so the public address never serves them); `off` serves none.
     pub metrics_addr: Option<SocketAddr>,
@@ -246,6 +249,10 @@ impl Config {
             shop_store::DEFAULT_CATALOG_TTL.as_millis() as u64,
             60_000,
         )?);
+        let live_poll = match number("SHOP_LIVE_POLL_MS", crate::live::POLL.as_millis() as u64, 60_000)? {
+            0 => return Err(bad("SHOP_LIVE_POLL_MS", "must be at least 1")),
+            ms => std::time::Duration::from_millis(ms),
+        };
         let metrics_addr = match get("SHOP_METRICS_ADDR").as_deref() {
             None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             Some("off") => None,
@@ -304,6 +311,7 @@ impl Config {
             buy_concurrency,
             buy_queue_wait,
             catalog_cache,
+            live_poll,
             metrics_addr,
             addr,
             data_dir,

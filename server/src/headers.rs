@@ -1,7 +1,7 @@
 //! Response headers every answer gets: the Content-Security-Policy and the cache policy.
 //!
-//! Pages are rendered on the server and need no inline script or style, so the policy allows
-//! only this origin's files (images may also come from `https:` addresses an admin entered).
+//! The policy (`app::csp`) allows only this origin's files; a page that loads the client
+//! bundle sets its own, with the nonce of its one inline script.
 //! Pages and answers that belong to one shopper (account, orders, cart, checkout, admin) are
 //! `no-store`: no browser or proxy keeps them. Every other page greets the signed-in visitor by
 //! name in its header, so it is `private`: a shared cache never serves it to someone else.
@@ -11,9 +11,7 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' https: data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+pub use app::csp::CONTENT_SECURITY_POLICY;
 
 /// Paths (and everything under them) whose answers belong to one signed-in person.
 const PERSONAL: &[&str] = &[

@@ -7,6 +7,7 @@ pub mod config;
 pub mod gate;
 pub mod guard;
 pub mod headers;
+pub mod live;
 pub mod media;
 pub mod saga;
 pub mod sessions;
@@ -233,7 +234,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let limits = state.limits.clone();
     let sessions =
         web::SessionSettings { secure: config.secure_cookies, idle_minutes: config.session_idle_minutes };
-    let (router, metrics) = web::router(leptos_options, state, sessions, buy_queue.clone());
+    // Ends the live stock streams at shutdown (they would hold it open otherwise).
+    let live_stop = CancellationToken::new();
+    let live = live::StockFeed::new(state.clone(), config.live_poll, live_stop.clone());
+    let (router, metrics) = web::router(leptos_options, state, sessions, buy_queue.clone(), live);
     let metrics_listener = match config.metrics_addr {
         Some(at) => {
             Some(TcpListener::bind(at).await.map_err(|source| StartError::Bind { addr: at, source })?)
@@ -256,8 +260,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = rx.await;
+                live_stop.cancel();
             })
             .await;
         sweeper.abort();

@@ -38,6 +38,8 @@ pub struct WebState {
     pub leptos_options: LeptosOptions,
     pub app: AppState,
     pub metrics: PrometheusHandle,
+    /// Remaining stock pushed to open pages.
+    pub live: crate::live::StockFeed,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -88,6 +90,7 @@ pub fn router(
     app_state: AppState,
     sessions: SessionSettings,
     buy_queue: crate::shed::BuyQueue,
+    live: crate::live::StockFeed,
 ) -> (Router, Router) {
     let session_layer = SessionManagerLayer::new(
         DbSessionStore::new(app_state.store.clone()).handing_users_to(app_state.signed_in.clone()),
@@ -100,7 +103,7 @@ pub fn router(
         sessions.idle_minutes,
     )));
     let (metric_layer, metrics) = metrics_pair();
-    let state = WebState { leptos_options: leptos_options.clone(), app: app_state.clone(), metrics };
+    let state = WebState { leptos_options: leptos_options.clone(), app: app_state.clone(), metrics, live };
     let routes = route_list();
 
     let page_state = app_state.clone();
@@ -126,6 +129,7 @@ pub fn router(
     let shop = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/api/live/stock", get(crate::live::stock))
         .route("/style/main.css", get(stylesheet))
         .route("/media/favicon.svg", get(media::favicon))
         .route("/media/placeholder/{name}", get(media::placeholder))

@@ -255,7 +255,7 @@ async fn sale_pages_tell_their_status(app: &TestApp) {
         assert_eq!(page.text("[data-testid=sale-status]"), status);
         assert_eq!(page.text("[data-testid=remaining]"), remaining);
         assert_eq!(page.text("[data-testid=limit]"), "2");
-        assert!(page.text("p.countdown").starts_with(clock), "{status}: {}", page.text("p.countdown"));
+        assert!(page.text("[data-testid=countdown]").starts_with(clock), "{status}: {}", page.text("[data-testid=countdown]"));
         assert_eq!(page.count("h1"), 1);
     }
     // The product page points at its live and upcoming sales.

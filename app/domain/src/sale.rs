@@ -115,11 +115,17 @@ impl SaleSummary {
 
     /// Share sold, 0..=100, for a progress bar.
     pub fn percent_sold(&self) -> u8 {
-        if self.quantity <= 0 {
-            return 100;
-        }
-        ((self.sold.clamp(0, self.quantity) * 100) / self.quantity) as u8
+        percent_sold(self.quantity, self.remaining())
     }
+}
+
+/// Share of `quantity` sold while `remaining` are left, 0..=100 (a progress bar).
+pub fn percent_sold(quantity: i64, remaining: i64) -> u8 {
+    if quantity <= 0 {
+        return 100;
+    }
+    let sold = (quantity - remaining).clamp(0, quantity);
+    ((sold * 100) / quantity) as u8
 }
 
 /// A sale's own page.

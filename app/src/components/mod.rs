@@ -4,6 +4,7 @@ pub mod error_view;
 pub mod footer;
 pub mod form;
 pub mod header;
+pub mod live_sale;
 pub mod pager;
 pub mod product_card;
 pub mod sale_card;

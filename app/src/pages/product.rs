@@ -3,7 +3,8 @@ use crate::api::catalog::get_product;
 use crate::api::checkout::checkout_options;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{action_error, FormError};
-use crate::components::sale_card::{sale_clock, SaleBadge};
+use crate::components::live_sale::{Countdown, SaleBadge};
+use crate::live::LiveSale;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
@@ -56,9 +57,9 @@ pub fn ProductPage() -> impl IntoView {
                                     <p class=stock.css_class() data-testid="stock">{stock.to_string()}</p>
                                     {p.sales.iter().map(|s| view! {
                                         <a class="sale-callout" href=format!("/sales/{}", s.id)>
-                                            <SaleBadge status=s.status />
+                                            <SaleBadge sale=LiveSale::from(s) />
                                             <span>{format!("{} — {} during the flash sale", s.title, s.sale_price)}</span>
-                                            <span class="muted">{sale_clock(s)}</span>
+                                            <span class="muted"><Countdown sale=LiveSale::from(s) /></span>
                                         </a>
                                     }).collect_view()}
                                     <FormError error=error />

@@ -2,7 +2,8 @@ use crate::api::catalog::get_sale;
 use crate::api::checkout::{checkout_options, Buy};
 use crate::components::error_view::ErrorView;
 use crate::components::form::{action_error, AddressSelect, Field, FormError, PaymentSelect};
-use crate::components::sale_card::{sale_clock, SaleBadge, StockBar};
+use crate::components::live_sale::{BuyGate, Countdown, Remaining, SaleBadge, StockBar};
+use crate::live::LiveSale;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -23,6 +24,7 @@ pub fn SalePage() -> impl IntoView {
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
                     Ok(d) => {
                         let s = d.summary;
+                        let live = LiveSale::from(&s);
                         let off = s.sale_price.percent_off(s.regular_price);
                         let note = match s.status {
                             SaleStatus::Upcoming => format!("Opens {} — be here on time: stock is first come, first served.", s.window.starts_at.utc_string()),
@@ -40,7 +42,7 @@ pub fn SalePage() -> impl IntoView {
                                     <img src=s.image_url.clone() alt=s.product_name.clone() width="640" height="480" />
                                 </div>
                                 <div class="buy-box">
-                                    <SaleBadge status=s.status />
+                                    <SaleBadge sale=live />
                                     <h1>{s.title.clone()}</h1>
                                     <p class="sale-product">
                                         <a href=format!("/products/{}", s.product_id)>{s.product_name.clone()}</a>
@@ -50,15 +52,15 @@ pub fn SalePage() -> impl IntoView {
                                         <s class="price-was">{s.regular_price.to_string()}</s>
                                         {off.map(|p| view! { <span class="discount">{format!("−{p}%")}</span> })}
                                     </p>
-                                    <StockBar sale=s.clone() />
+                                    <StockBar sale=live />
                                     <dl class="facts">
-                                        <dt>"Remaining"</dt><dd data-testid="remaining">{s.remaining()}</dd>
+                                        <dt>"Remaining"</dt><dd data-testid="remaining"><Remaining sale=live /></dd>
                                         <dt>"Limit per buyer"</dt><dd data-testid="limit">{s.per_buyer_limit}</dd>
                                         <dt>"Window"</dt>
                                         <dd>{format!("{} – {}", s.window.starts_at.utc_string(), s.window.ends_at.utc_string())}</dd>
                                     </dl>
-                                    <p class="countdown">{sale_clock(&s)}</p>
-                                    <BuyBox sale_id=s.id status=s.status limit=s.per_buyer_limit choices=choices buy=buy error=buy_error />
+                                    <p><Countdown sale=live /></p>
+                                    <BuyBox sale=live status=s.status limit=s.per_buyer_limit choices=choices buy=buy error=buy_error />
                                     <p class="muted">{note}</p>
                                     <p class="description">{d.product_description.clone()}</p>
                                 </div>
@@ -73,7 +75,7 @@ pub fn SalePage() -> impl IntoView {
 
 #[component]
 fn BuyBox(
-    sale_id: i64,
+    sale: LiveSale,
     status: SaleStatus,
     limit: i64,
     choices: Option<crate::api::checkout::CheckoutChoices>,
@@ -82,19 +84,22 @@ fn BuyBox(
 ) -> impl IntoView {
     let Some(c) = choices else {
         return view! {
-            <p class="buy-cta"><a class="button" href=format!("/login?next=%2Fsales%2F{sale_id}")>"Log in to buy"</a></p>
+            <p class="buy-cta"><a class="button" href=format!("/login?next=%2Fsales%2F{}", sale.id)>"Log in to buy"</a></p>
         }
         .into_any();
     };
-    if status != SaleStatus::Live {
+    // An upcoming sale shows its form disabled: the Buy button enables itself at the start
+    // time (with JavaScript; without, a reload at the start time shows it enabled).
+    if !matches!(status, SaleStatus::Live | SaleStatus::Upcoming) {
         return view! { <FormError error=error /> }.into_any();
     }
     let key = c.idempotency_key.clone();
     let (need_address, need_card) = (c.addresses.is_empty(), c.payment_methods.is_empty());
     view! {
         <ActionForm action=buy attr:class="stack-form buy-form">
+            <BuyGate sale=sale>
             <FormError error=error />
-            <input type="hidden" name="sale_id" value=sale_id.to_string() />
+            <input type="hidden" name="sale_id" value=sale.id.to_string() />
             <input type="hidden" name="idempotency_key" value=key />
             <div class="field">
                 <label for="quantity">"Quantity"</label>
@@ -131,6 +136,7 @@ fn BuyBox(
                 }.into_any()
             }}
             <button type="submit" class="buy-now">"Buy now"</button>
+            </BuyGate>
         </ActionForm>
     }
     .into_any()

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-pub const BEGIN: &str = "<!-- catalog:begin -->";
-pub const END: &str = "<!-- catalog:end -->";
+pub const BEGIN: &str = crate::sections::CATALOG.begin;
+pub const END: &str = crate::sections::CATALOG.end;
 /// Warm p95 at or above this is flagged.
 pub const SLOW_MS: f64 = 20.0;
 
@@ -189,29 +189,9 @@ impl CatalogReport {
     }
 }
 
-/// The catalog section of a document, markers included.
-pub fn section_of(doc: &str) -> Option<&str> {
-    let start = doc.find(BEGIN)?;
-    let end = doc[start..].find(END)? + start + END.len();
-    Some(&doc[start..end])
-}
-
 /// `doc` with its catalog section replaced by `section` (appended when it has none).
 pub fn splice(doc: &str, section: &str) -> String {
-    let section = section.trim_end();
-    match section_of(doc) {
-        Some(old) => doc.replacen(old, section, 1),
-        None if doc.trim().is_empty() => format!("{section}\n"),
-        None => format!("{}\n\n{section}\n", doc.trim_end()),
-    }
-}
-
-/// The drill's document with the catalog section of the file it replaces carried over.
-pub fn keep_section(path: &Path, drill: String) -> String {
-    match std::fs::read_to_string(path).ok().as_deref().and_then(section_of) {
-        Some(section) => splice(&drill, section),
-        None => drill,
-    }
+    crate::sections::splice(doc, crate::sections::CATALOG, section)
 }
 
 #[cfg(test)]
@@ -219,14 +199,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sections_are_replaced_or_appended() {
-        let a = format!("{BEGIN}\nA\n{END}\n");
-        let b = format!("{BEGIN}\nB\n{END}\n");
-        assert_eq!(splice("", &a), a);
-        let doc = splice("# Drill\n\ntext\n", &a);
-        assert_eq!(doc, format!("# Drill\n\ntext\n\n{a}"));
-        let doc = splice(&format!("{doc}\n## after\n"), &b);
-        assert!(doc.contains("\nB\n") && !doc.contains("\nA\n") && doc.ends_with("## after\n"), "{doc}");
+    fn thousands_are_grouped() {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
     }

@@ -4,7 +4,8 @@ use super::{admin_access, done_notice, or_error, staff_resource, AdminShell};
 use crate::api::admin::products::{admin_sale_options, SaleFormOptions};
 use crate::api::admin::sales::{admin_sale, CreateSale, UpdateSale};
 use crate::components::form::{action_error, Field, FormError, SelectField};
-use crate::components::sale_card::StockBar;
+use crate::components::live_sale::StockBar;
+use crate::live::LiveSale;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -162,7 +163,7 @@ fn EditSale(
                             <dt>"Remaining"</dt><dd data-testid="remaining">{s.remaining()}</dd>
                             <dt>"In the shop"</dt><dd><a href=format!("/sales/{}", s.id)>{format!("/sales/{}", s.id)}</a></dd>
                         </dl>
-                        <StockBar sale=s.clone() />
+                        <StockBar sale=LiveSale::from(&s) />
                         {if ended {
                             view! { <p class="notice">"This sale has ended; it can't be changed any more."</p> }.into_any()
                         } else {

@@ -1,0 +1,67 @@
+//! A sale's live widgets. Each is an island: rendered as HTML on the server, then (with the
+//! client bundle) kept current in the browser from the server's clock and the stock stream
+//! (`crate::live`).
+
+use crate::live::{clock_text, watch, LiveSale};
+use leptos::prelude::*;
+use shop_domain::sale::percent_sold;
+use shop_domain::SaleStatus;
+
+/// "Upcoming" / "Live" / "Sold out" / "Ended".
+#[island]
+pub fn SaleBadge(sale: LiveSale) -> impl IntoView {
+    let w = watch(&sale);
+    view! {
+        <span class=move || w.status(&sale).css_class() data-testid="sale-status">
+            {move || w.status(&sale).to_string()}
+        </span>
+    }
+}
+
+/// How much is sold, as a bar, and "N of M left".
+#[island]
+pub fn StockBar(sale: LiveSale) -> impl IntoView {
+    let w = watch(&sale);
+    let pct = move || percent_sold(sale.quantity, w.remaining.get());
+    view! {
+        // A native <progress>: no inline style, so the Content-Security-Policy needs no
+        // 'unsafe-inline' for styles.
+        <progress class="stock-bar" aria-label="Sold so far" max="100" value=move || pct().to_string()>
+            {move || format!("{}%", pct())}
+        </progress>
+        <p class="stock-bar-label" data-testid="stock-left">
+            {move || format!("{} of {} left", w.remaining.get().max(0), sale.quantity)}
+        </p>
+    }
+}
+
+/// Units left, as a bare number.
+#[island]
+pub fn Remaining(sale: LiveSale) -> impl IntoView {
+    let w = watch(&sale);
+    view! { {move || w.remaining.get().max(0)} }
+}
+
+/// "Starts in 9 min 58 s", ticking.
+#[island]
+pub fn Countdown(sale: LiveSale) -> impl IntoView {
+    let w = watch(&sale);
+    view! {
+        <span class="countdown" data-testid="countdown">
+            {move || clock_text(w.status(&sale), sale.window, w.now.get())}
+        </span>
+    }
+}
+
+/// The Buy form's controls, usable only while the sale is live: disabled before it opens (and
+/// enabled at the start time without a reload), disabled again when it sells out or ends. The
+/// server refuses a purchase outside the window anyway; this is what the shopper sees.
+#[island]
+pub fn BuyGate(sale: LiveSale, children: Children) -> impl IntoView {
+    let w = watch(&sale);
+    view! {
+        <fieldset class="buy-gate" data-testid="buy-gate" disabled=move || w.status(&sale) != SaleStatus::Live>
+            {children()}
+        </fieldset>
+    }
+}

@@ -1,0 +1,187 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import {
+  expectLanded,
+  fillFirstPurchase,
+  formWith,
+  logInAsAdmin,
+  otherBrowser,
+  signUp,
+  submit,
+  uniqueUser,
+} from './helpers';
+
+// The live layer (issue 12): with JavaScript on, sale widgets tick from the server's clock and
+// follow the stock the server pushes, without a reload. With JavaScript off the same pages are
+// the server's HTML (every other spec runs there too).
+
+test.skip(({ javaScriptEnabled }) => !javaScriptEnabled, 'the live widgets are the JavaScript layer');
+
+/** `YYYY-MM-DDTHH:MM:SS` (UTC) `ms` from now. */
+function utcIn(ms: number): string {
+  return new Date(Date.now() + ms).toISOString().slice(0, 19);
+}
+
+/** A seeded product with plenty of stock and no flash sale yet (a product's sales may not overlap). */
+async function freeProduct(request: APIRequestContext): Promise<number> {
+  const res = await request.get('/api/products?sort=newest');
+  expect(res.ok()).toBe(true);
+  const items: { id: number; stock: number }[] = (await res.json()).page.items;
+  for (const item of items.filter((i) => i.stock > 20).sort((a, b) => b.stock - a.stock)) {
+    const detail = await (await request.get(`/api/product?id=${item.id}`)).json();
+    if (detail.sales.length === 0) return item.id;
+  }
+  throw new Error('no seeded product without a sale');
+}
+
+/** The admin (signed in on `admin`) puts `quantity` units on sale from `startsInMs` from now. */
+async function createSale(admin: Page, title: string, quantity: number, startsInMs: number): Promise<number> {
+  const request = admin.request;
+  const productId = await freeProduct(request);
+  const res = await request.post('/api/admin/sales/create', {
+    headers: { origin: new URL(admin.url()).origin, accept: 'application/json' },
+    form: {
+      product_id: String(productId),
+      title,
+      sale_price: '9.99',
+      quantity: String(quantity),
+      per_buyer_limit: '1',
+      starts_at: utcIn(startsInMs),
+      ends_at: utcIn(3_600_000),
+    },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  return Number(await res.json());
+}
+
+/** Marks the document; a full navigation or reload loses the mark. */
+async function markDocument(page: Page) {
+  await page.evaluate(() => ((window as unknown as { __sameDocument?: boolean }).__sameDocument = true));
+}
+async function expectSameDocument(page: Page) {
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+}
+
+test.describe('the live storefront', () => {
+  // Several browsers sign up (argon2 on 2 cores) and buy: more than the default 30 s.
+  test.slow();
+
+  test('the countdown ticks and the Buy button enables itself when the sale opens', async ({ page, browser }, testInfo) => {
+    await logInAsAdmin(page);
+    const title = `Opens soon ${testInfo.project.name} ${Date.now()}`;
+    const saleId = await createSale(page, title, 3, 8_000);
+
+    const shopper = await otherBrowser(browser, testInfo);
+    const s = shopper.page;
+    const user = uniqueUser(testInfo, 'live');
+    await signUp(s, user);
+    await s.goto(`/sales/${saleId}`);
+    await markDocument(s);
+    const status = s.locator('.buy-box [data-testid=sale-status]');
+    const buyNow = s.getByRole('button', { name: 'Buy now', exact: true });
+    await expect(status).toHaveText('Upcoming');
+    await expect(buyNow).toBeDisabled();
+
+    // It counts down, second by second, from the server's clock.
+    const countdown = s.locator('.buy-box [data-testid=countdown]');
+    await expect(countdown).toHaveText(/^Starts in \d+ s$/);
+    const first = await countdown.textContent();
+    await expect(countdown).not.toHaveText(first ?? '', { timeout: 3_000 });
+
+    // At the start time: Live, and the button works, on the same page.
+    await expect(status).toHaveText('Live', { timeout: 15_000 });
+    await expect(countdown).toHaveText(/^Ends in /);
+    await expect(buyNow).toBeEnabled();
+    await expectSameDocument(s);
+
+    await fillFirstPurchase(formWith(s, 'Buy now'), user.name);
+    await submit(s, 'Buy now');
+    await expectLanded(s, (url) => /^\/orders\/\d+$/.test(url.pathname));
+    await shopper.context.close();
+  });
+
+  test('stock on an open page falls when someone else buys, and says Sold out at the end', async ({ page, browser }, testInfo) => {
+    await logInAsAdmin(page);
+    const title = `Two left ${testInfo.project.name} ${Date.now()}`;
+    const saleId = await createSale(page, title, 2, -60_000);
+
+    // A visitor watches the sale page and the home page's card.
+    const watcher = await otherBrowser(browser, testInfo);
+    const w = watcher.page;
+    await w.goto(`/sales/${saleId}`);
+    await markDocument(w);
+    await expect(w.getByTestId('remaining')).toHaveText('2');
+    await expect(w.locator('.buy-box [data-testid=stock-left]')).toHaveText('2 of 2 left');
+    const home = await watcher.context.newPage();
+    await home.goto('/');
+    const card = home.locator('.sale-card').filter({ hasText: title });
+    await expect(card.getByTestId('stock-left')).toHaveText('2 of 2 left');
+
+    // Two buyers take both units.
+    for (const n of [1, 2]) {
+      const buyer = await otherBrowser(browser, testInfo);
+      const user = uniqueUser(testInfo, `lb${n}`);
+      await signUp(buyer.page, user);
+      await buyer.page.goto(`/sales/${saleId}`);
+      await fillFirstPurchase(formWith(buyer.page, 'Buy now'), user.name);
+      await submit(buyer.page, 'Buy now');
+      await expectLanded(buyer.page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+      await buyer.context.close();
+      await expect(w.getByTestId('remaining')).toHaveText(String(2 - n));
+    }
+    await expect(w.locator('.buy-box [data-testid=sale-status]')).toHaveText('Sold out');
+    await expect(w.locator('.buy-box [data-testid=stock-left]')).toHaveText('0 of 2 left');
+    await expect(card.getByTestId('sale-status')).toHaveText('Sold out');
+    await expectSameDocument(w);
+    await watcher.context.close();
+  });
+
+  test('no page logs a console error or a hydration warning, and every page goes live', async ({ page, browser }, testInfo) => {
+    const problems: string[] = [];
+    const wasm: number[] = [];
+    let expected404 = '';
+    const listen = (p: Page) => {
+      p.on('console', (m) => {
+        const text = m.text();
+        if (expected404 && text.includes('status of 404')) return;
+        // Errors of any kind (a Content-Security-Policy violation is one); warnings only
+        // from the framework (hydration mismatches, missing islands).
+        if (m.type() === 'error' || (m.type() === 'warning' && /hydrat|island|leptos|wasm/i.test(text))) {
+          problems.push(`${p.url()}: ${m.type()}: ${text}`);
+        }
+      });
+      p.on('pageerror', (e) => problems.push(`${p.url()}: ${e.message}`));
+      p.on('response', (r) => {
+        if (r.url().endsWith('.wasm')) wasm.push(r.status());
+      });
+    };
+    const visit = async (p: Page, path: string) => {
+      expected404 = path === '/no-such-page' ? path : '';
+      await p.goto(path);
+      // Set once the client bundle has hydrated the page's islands.
+      await expect(p.locator('html[data-live=ready]')).toHaveCount(1, { timeout: 10_000 });
+    };
+
+    listen(page);
+    await visit(page, '/');
+    const saleHref = await page.locator('[data-testid=sales] .sale-card').first().getAttribute('href');
+    const productHref = await page.locator('.product-card').first().getAttribute('href');
+    for (const path of ['/products', '/products?q=lamp', '/products?tag=home', saleHref!, productHref!, '/login', '/signup', '/no-such-page']) {
+      await visit(page, path);
+    }
+    const user = uniqueUser(testInfo, 'con');
+    await signUp(page, user);
+    for (const path of ['/account', '/orders', '/cart', '/wishlist', saleHref!]) {
+      await visit(page, path);
+    }
+    const admin = await otherBrowser(browser, testInfo);
+    listen(admin.page);
+    await logInAsAdmin(admin.page);
+    for (const path of ['/admin', '/admin/sales', '/admin/products', '/admin/orders']) {
+      await visit(admin.page, path);
+    }
+    await admin.context.close();
+    expect(wasm.length, 'the client bundle was loaded').toBeGreaterThan(0);
+    expect(wasm.every((s) => s === 200 || s === 304)).toBe(true);
+    expect(problems).toEqual([]);
+  });
+});

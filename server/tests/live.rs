@@ -1,0 +1,152 @@
+//! The live stock stream (`GET /api/live/stock?sales=…`), as an open sale page sees it: the
+//! current count first, then the counts purchases leave, coalesced; a reconnect starts from
+//! the current count; bad lists are 4xx; a shutdown ends the stream cleanly.
+
+mod common;
+
+use common::shopping::{buy, sale, shopper, Buy};
+use common::TestApp;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+in_both_shop_modes!(&[("SHOP_LIVE_POLL_MS", "1500")] =>
+    an_open_page_hears_each_purchase_coalesced,
+    a_reconnect_starts_from_the_current_count,
+    one_stream_carries_every_sale_of_a_page,
+);
+in_both_shop_modes!(&[] =>
+    a_bad_sale_list_is_a_client_error,
+);
+
+/// An open `text/event-stream` answer, read event by event.
+struct Events {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, sales: &str) -> Events {
+        let res = app
+            .another_browser()
+            .get(app.url(&format!("/api/live/stock?sales={sales}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Events { res, buf: String::new() }
+    }
+
+    /// The next `data:` payload (keep-alive comments skipped); `None` when the stream ended
+    /// cleanly. Gives up after 20 s (a stream that says nothing is a failure, not a hang).
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let event: String = self.buf.drain(..end + 2).collect();
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+                if !data.is_empty() {
+                    return Some(data.join("\n"));
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(20), self.res.chunk())
+                .await
+                .expect("no event within 20 s")
+                .expect("the stream broke instead of ending")?;
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Events until (and including) `want`; panics if the stream ends first.
+    async fn until(&mut self, want: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let e = self.next().await.unwrap_or_else(|| panic!("stream ended before {want}; saw {seen:?}"));
+            seen.push(e.clone());
+            if e == want {
+                return seen;
+            }
+        }
+    }
+}
+
+/// One unit each for buyers `buyers` (made first, so the purchases follow each other closely).
+async fn buy_units(app: &TestApp, sale_id: i64, buyers: std::ops::Range<i64>) {
+    let mut shoppers = Vec::new();
+    for n in buyers {
+        shoppers.push((n, shopper(app, n).await));
+    }
+    for (n, (_, cookie, address, card)) in shoppers {
+        let key = format!("live-{sale_id}-{n}");
+        let res = buy(
+            app,
+            &app.another_browser(),
+            &Buy { sale: sale_id, cookie: &cookie, address, card, key: &key, quantity: 1 },
+        )
+        .await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "buy: {}", res.status());
+    }
+}
+
+/// Five purchases in quick succession reach the page as the count they leave, in at most two
+/// updates (the stream reads the stock every 1.5 s here), not five.
+async fn an_open_page_hears_each_purchase_coalesced(app: &TestApp) {
+    let on_sale = sale(app, 10, 1, -5, 3600).await;
+    let mut events = Events::open(app, &on_sale.to_string()).await;
+    assert_eq!(events.next().await.as_deref(), Some(format!("{on_sale}:10").as_str()));
+    buy_units(app, on_sale, 1..6).await;
+    let updates = events.until(&format!("{on_sale}:5")).await;
+    assert!(updates.len() <= 2, "five purchases sent {} updates: {updates:?}", updates.len());
+}
+
+async fn a_reconnect_starts_from_the_current_count(app: &TestApp) {
+    let on_sale = sale(app, 4, 1, -5, 3600).await;
+    let mut first = Events::open(app, &on_sale.to_string()).await;
+    assert_eq!(first.next().await, Some(format!("{on_sale}:4")));
+    drop(first);
+    buy_units(app, on_sale, 1..3).await;
+    let mut again = Events::open(app, &on_sale.to_string()).await;
+    assert_eq!(again.next().await, Some(format!("{on_sale}:2")), "a reconnect sees the count now");
+}
+
+/// A home page shows several sales: one stream carries them all, and names which is which.
+async fn one_stream_carries_every_sale_of_a_page(app: &TestApp) {
+    let (a, b) = (sale(app, 3, 1, -5, 3600).await, sale(app, 7, 1, 60, 3600).await);
+    let mut events = Events::open(app, &format!("{a},{b},{a}")).await;
+    let mut first = vec![events.next().await.unwrap(), events.next().await.unwrap()];
+    first.sort();
+    let mut want = vec![format!("{a}:3"), format!("{b}:7")];
+    want.sort();
+    assert_eq!(first, want);
+    buy_units(app, a, 1..2).await;
+    assert_eq!(events.until(&format!("{a}:2")).await.last(), Some(&format!("{a}:2")));
+}
+
+async fn a_bad_sale_list_is_a_client_error(app: &TestApp) {
+    let many = (1..=25).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    for (query, want) in [
+        ("", StatusCode::BAD_REQUEST),
+        ("?sales=", StatusCode::BAD_REQUEST),
+        ("?sales=abc", StatusCode::BAD_REQUEST),
+        ("?sales=0", StatusCode::BAD_REQUEST),
+        (&format!("?sales={many}"), StatusCode::BAD_REQUEST),
+        ("?sales=987654", StatusCode::NOT_FOUND),
+    ] {
+        let res = reqwest::get(app.url(&format!("/api/live/stock{query}"))).await.unwrap();
+        assert_eq!(res.status(), want, "{query}");
+        assert!(!res.text().await.unwrap().is_empty(), "{query}: says why");
+    }
+}
+
+/// Open streams never hold a shutdown: they end cleanly when the server stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_ends_open_streams_cleanly() {
+    let app = common::shopping::spawn(common::Db::Sqlite).await;
+    let on_sale = sale(&app, 3, 1, -5, 3600).await;
+    let mut events = Events::open(&app, &on_sale.to_string()).await;
+    assert_eq!(events.next().await, Some(format!("{on_sale}:3")));
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(events.next().await, None, "the stream ends with the server");
+    stopping.await.unwrap();
+}
