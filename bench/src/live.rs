@@ -376,6 +376,35 @@ async fn measure(args: &Args, shop: &Deployment) -> Result<(String, Vec<String>)
             failures.join("; ")
         }
     );
+    let _ = writeln!(
+        md,
+        "- Client bundle: {}.",
+        bundle_size(std::path::Path::new("target/site/pkg/shop_bg.wasm"))
+    );
     let _ = writeln!(md, "{}", crate::sections::LIVE.end);
     Ok((md, failures))
+}
+
+/// The client bundle's size as `scripts/wasm` left it (raw and brotli, quality 11, by Node's
+/// zlib), or why not.
+fn bundle_size(wasm: &std::path::Path) -> String {
+    let Ok(meta) = std::fs::metadata(wasm) else {
+        return format!("not built here ({} missing: scripts/wasm)", wasm.display());
+    };
+    let brotli = std::process::Command::new("node")
+        .args([
+            "-e",
+            "const z=require('zlib');const b=require('fs').readFileSync(process.argv[1]);\
+             process.stdout.write(String(z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))",
+        ])
+        .arg(wasm)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "?".into());
+    format!(
+        "`shop_bg.wasm` **{} bytes** after wasm-opt (budget 200,000), **{brotli} bytes brotli**",
+        meta.len()
+    )
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectLanded, field, fillFirstPurchase, formWith, logInAsAdmin, otherBrowser, pathIs, signUp, submit, uniqueUser } from './helpers';
+import { buyAndOpenOrder, expectLanded, field, fillFirstPurchase, formWith, logInAsAdmin, otherBrowser, pathIs, signUp, submit, uniqueUser } from './helpers';
 
 // The admin runs a flash sale in the browser, with JavaScript on and off: creates a product
 // (with an uploaded picture), puts it on sale, a shopper sees it and buys, the admin finds the
@@ -94,9 +94,7 @@ test.describe('admin', () => {
     await s.goto(`/sales/${saleId}`);
     const buy = formWith(s, 'Buy now');
     await fillFirstPurchase(buy, buyerUser.name);
-    await submit(buy, 'Buy now');
-    await expectLanded(s, (url) => /^\/orders\/\d+$/.test(url.pathname));
-    const orderId = new URL(s.url()).pathname.split('/').pop();
+    const orderId = await buyAndOpenOrder(s, buy);
 
     // The admin sees the sale move, finds the order by its buyer and cancels it.
     await page.reload();

@@ -1,4 +1,4 @@
-import { expect, type Browser, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Browser, type Locator, type Page, type TestInfo } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -222,4 +222,20 @@ export async function fillFirstPurchase(buy: Locator, name: string) {
   await field(buy, 'Card holder').fill(name);
   await field(buy, 'Card number').fill('4242 4242 4242 4242');
   await field(buy, 'Expiry (MM/YY)').fill('12/39');
+}
+
+/**
+ * Click "Buy now" in a sale's Buy form and open the order it placed; returns the order's id.
+ * With JavaScript the purchase is made without leaving the page (the order's number and link
+ * show under the form); without, the form's answer is the order's page.
+ */
+export async function buyAndOpenOrder(page: Page, buy: Locator): Promise<string> {
+  await submit(buy, 'Buy now');
+  if (test.info().project.use.javaScriptEnabled) {
+    const result = page.getByTestId('buy-result');
+    await expect(result).toContainText(/^Order #\d+ placed/);
+    await result.getByRole('link', { name: 'See your order', exact: true }).click();
+  }
+  await expectLanded(page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+  return new URL(page.url()).pathname.split('/').pop()!;
 }

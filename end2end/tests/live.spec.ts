@@ -1,5 +1,6 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import {
+  buyAndOpenOrder,
   expectLanded,
   fillFirstPurchase,
   formWith,
@@ -93,8 +94,14 @@ test.describe('the live storefront', () => {
     await expect(buyNow).toBeEnabled();
     await expectSameDocument(s);
 
+    // Buying keeps the page: the order shows under the form, and the stock falls.
     await fillFirstPurchase(formWith(s, 'Buy now'), user.name);
     await submit(s, 'Buy now');
+    await expect(s.getByTestId('buy-result')).toContainText(/^Order #\d+ placed/);
+    await expect(s.getByTestId('remaining')).toHaveText('2');
+    await expect(buyNow).toBeDisabled();
+    await expectSameDocument(s);
+    await s.getByTestId('buy-result').getByRole('link', { name: 'See your order', exact: true }).click();
     await expectLanded(s, (url) => /^\/orders\/\d+$/.test(url.pathname));
     await shopper.context.close();
   });
@@ -123,8 +130,7 @@ test.describe('the live storefront', () => {
       await signUp(buyer.page, user);
       await buyer.page.goto(`/sales/${saleId}`);
       await fillFirstPurchase(formWith(buyer.page, 'Buy now'), user.name);
-      await submit(buyer.page, 'Buy now');
-      await expectLanded(buyer.page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+      await buyAndOpenOrder(buyer.page, formWith(buyer.page, 'Buy now'));
       await buyer.context.close();
       await expect(w.getByTestId('remaining')).toHaveText(String(2 - n));
     }
@@ -133,6 +139,42 @@ test.describe('the live storefront', () => {
     await expect(card.getByTestId('sale-status')).toHaveText('Sold out');
     await expectSameDocument(w);
     await watcher.context.close();
+  });
+
+  test('a refusal shows in place, and a double click on Buy now sends one purchase', async ({ page, browser }, testInfo) => {
+    await logInAsAdmin(page);
+    const saleId = await createSale(page, `Double click ${testInfo.project.name} ${Date.now()}`, 1, -60_000);
+    const shopper = await otherBrowser(browser, testInfo);
+    const s = shopper.page;
+    const user = uniqueUser(testInfo, 'dbl');
+    await signUp(s, user);
+    let posts = 0;
+    s.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/buy') posts += 1;
+    });
+    await s.goto(`/sales/${saleId}`);
+    await expect(s.locator('html[data-live=ready]')).toHaveCount(1);
+    await markDocument(s);
+    const buy = formWith(s, 'Buy now');
+    const buyNow = s.getByRole('button', { name: 'Buy now', exact: true });
+
+    // A card number that fails its check digit: the reason under the form, the form usable again.
+    await fillFirstPurchase(buy, user.name);
+    await buy.getByLabel('Card number', { exact: true }).fill('4242 4242 4242 4241');
+    await buyNow.click();
+    await expect(s.getByTestId('buy-result').locator('.form-error')).not.toBeEmpty();
+    await expect(buyNow).toBeEnabled();
+    expect(posts).toBe(1);
+
+    // The right number, double-clicked: one more request, one order.
+    await buy.getByLabel('Card number', { exact: true }).fill('4242 4242 4242 4242');
+    await buyNow.dblclick();
+    await expect(s.getByTestId('buy-result')).toContainText(/^Order #\d+ placed/);
+    await expect(buyNow).toBeDisabled();
+    expect(posts).toBe(2);
+    await expect(s.getByTestId('remaining')).toHaveText('0');
+    await expectSameDocument(s);
+    await shopper.context.close();
   });
 
   test('no page logs a console error or a hydration warning, and every page goes live', async ({ page, browser }, testInfo) => {

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addAddressAndCard, expectLanded, formWith, openLiveSale, signUp, submit, uniqueUser } from './helpers';
+import { addAddressAndCard, buyAndOpenOrder, formWith, openLiveSale, signUp, uniqueUser } from './helpers';
 
 // The order saga as a shopper sees it: the order page refreshes itself (no JavaScript
 // needed) while payment, packing and the carrier move the order along.
@@ -9,8 +9,7 @@ test.describe('order saga', () => {
     await signUp(page, uniqueUser(testInfo, 'd'));
     await addAddressAndCard(page);
     await openLiveSale(page);
-    await submit(formWith(page, 'Buy now'), 'Buy now');
-    await expectLanded(page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+    await buyAndOpenOrder(page, formWith(page, 'Buy now'));
     await expect(page.locator('[data-testid=live-note]')).toBeVisible();
 
     const status = page.locator('[data-testid=order-status]');
@@ -28,8 +27,7 @@ test.describe('order saga', () => {
     await signUp(page, uniqueUser(testInfo, 'e'));
     await addAddressAndCard(page, '4000 0000 0000 0002');
     await openLiveSale(page);
-    await submit(formWith(page, 'Buy now'), 'Buy now');
-    await expectLanded(page, (url) => /^\/orders\/\d+$/.test(url.pathname));
+    await buyAndOpenOrder(page, formWith(page, 'Buy now'));
     // The simulated provider takes 12 s here (playwright.config.ts).
     await expect(page.locator('[data-testid=order-status]')).toHaveText('Failed', { timeout: 40_000 });
     await expect(page.locator('main')).toContainText('Payment declined: Your card was declined.');

@@ -2,7 +2,7 @@
 //! client bundle) kept current in the browser from the server's clock and the stock stream
 //! (`crate::live`).
 
-use crate::live::{clock_text, watch, LiveSale};
+use crate::live::{clock_text, watch, LiveSale, Submitted};
 use leptos::prelude::*;
 use shop_domain::sale::percent_sold;
 use shop_domain::SaleStatus;
@@ -55,13 +55,39 @@ pub fn Countdown(sale: LiveSale) -> impl IntoView {
 
 /// The Buy form's controls, usable only while the sale is live: disabled before it opens (and
 /// enabled at the start time without a reload), disabled again when it sells out or ends. The
-/// server refuses a purchase outside the window anyway; this is what the shopper sees.
+/// server refuses a purchase outside the window anyway; this is what the shopper sees. With
+/// the client bundle the form is sent without a page load, once (a double click sends one
+/// request), and the answer shows below it: the order, or why not.
 #[island]
 pub fn BuyGate(sale: LiveSale, children: Children) -> impl IntoView {
     let w = watch(&sale);
+    let state = RwSignal::new(None::<Submitted>);
+    let fieldset = NodeRef::<leptos::html::Fieldset>::new();
+    #[cfg(feature = "hydrate")]
+    crate::live::submit::enhance(fieldset, state);
+    let busy = move || state.with(|s| matches!(s, Some(Submitted::Pending | Submitted::Placed { .. })));
     view! {
-        <fieldset class="buy-gate" data-testid="buy-gate" disabled=move || w.status(&sale) != SaleStatus::Live>
+        <fieldset
+            node_ref=fieldset
+            class="buy-gate"
+            data-testid="buy-gate"
+            disabled=move || w.status(&sale) != SaleStatus::Live || busy()
+        >
             {children()}
         </fieldset>
+        <p class="buy-result" role="status" data-testid="buy-result">
+            {move || match state.get() {
+                None => ().into_any(),
+                Some(Submitted::Pending) => view! { <span class="muted">"Placing your order…"</span> }.into_any(),
+                Some(Submitted::Placed { order_id }) => view! {
+                    <span class="notice">
+                        {format!("Order #{order_id} placed. ")}
+                        <a href=format!("/orders/{order_id}")>"See your order"</a>
+                    </span>
+                }
+                .into_any(),
+                Some(Submitted::Failed(message)) => view! { <span class="form-error">{message}</span> }.into_any(),
+            }}
+        </p>
     }
 }

@@ -7,9 +7,12 @@
 //! which may be wrong), and each sale's remaining stock, pushed by the server over one
 //! server-sent-events stream per page (`GET /api/live/stock?sales=1,2`, see
 //! `server/src/live.rs`). On the server both signals are the values the page was rendered with.
+//! `submit` (browser only) sends the Buy form without a page load.
 
 #[cfg(feature = "hydrate")]
 mod client;
+#[cfg(feature = "hydrate")]
+pub mod submit;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -82,4 +85,12 @@ pub fn watch(sale: &LiveSale) -> Watch {
     {
         Watch { now: Signal::stored(sale.as_of), remaining: Signal::stored(sale.remaining) }
     }
+}
+
+/// Where a form sent without a page load stands (the Buy form, with the client bundle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    Pending,
+    Placed { order_id: i64 },
+    Failed(String),
 }

@@ -5,7 +5,6 @@ use super::pages::Measured;
 use super::tput::Rate;
 use crate::load::Latency;
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 pub const BEGIN: &str = crate::sections::CATALOG.begin;
