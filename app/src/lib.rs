@@ -23,7 +23,6 @@ pub use root::{set_hydration_bundle, shell, App, STYLESHEET_URL};
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
     // Islands only: the pages are server-rendered; the live widgets hydrate on their own.
     leptos::mount::hydrate_islands();
     // The loader hydrates the page's islands right after this returns, within the same task; a

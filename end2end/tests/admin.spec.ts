@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { buyAndOpenOrder, expectLanded, field, fillFirstPurchase, formWith, logInAsAdmin, otherBrowser, pathIs, signUp, submit, uniqueUser } from './helpers';
+import { ADMIN_EMAIL, buyAndOpenOrder, expectLanded, field, fillFirstPurchase, formWith, logInAsAdmin, otherBrowser, pathIs, signUp, submit, uniqueUser } from './helpers';
 
 // The admin runs a flash sale in the browser, with JavaScript on and off: creates a product
 // (with an uploaded picture), puts it on sale, a shopper sees it and buys, the admin finds the

@@ -188,7 +188,7 @@ export async function openLiveSale(page: Page) {
 
 // ------------------------------------------------------------------ admin and other browsers
 
-const ADMIN_EMAIL = 'admin@flashmart.local';
+export const ADMIN_EMAIL = 'admin@flashmart.local';
 
 /** The seeded demo admin's password (written by the server into its data directory). */
 function adminPassword(): string {

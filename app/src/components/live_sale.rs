@@ -75,19 +75,34 @@ pub fn BuyGate(sale: LiveSale, children: Children) -> impl IntoView {
         >
             {children()}
         </fieldset>
-        <p class="buy-result" role="status" data-testid="buy-result">
-            {move || match state.get() {
-                None => ().into_any(),
-                Some(Submitted::Pending) => view! { <span class="muted">"Placing your order…"</span> }.into_any(),
-                Some(Submitted::Placed { order_id }) => view! {
-                    <span class="notice">
-                        {format!("Order #{order_id} placed. ")}
-                        <a href=format!("/orders/{order_id}")>"See your order"</a>
-                    </span>
-                }
-                .into_any(),
-                Some(Submitted::Failed(message)) => view! { <span class="form-error">{message}</span> }.into_any(),
-            }}
+        // One fixed shape whatever the state (no type-erased views: they cost the bundle more
+        // than the rest of this island).
+        <p class="buy-result" role="status" data-testid="buy-result" hidden=move || state.with(Option::is_none)>
+            <span class=move || {
+                state.with(|s| match s {
+                    Some(Submitted::Failed(_)) => "form-error",
+                    Some(Submitted::Placed { .. }) => "notice",
+                    _ => "muted",
+                })
+            }>
+                {move || {
+                    state.with(|s| match s {
+                        None => String::new(),
+                        Some(Submitted::Pending) => "Placing your order…".to_string(),
+                        Some(Submitted::Placed { order_id }) => format!("Order #{order_id} placed. "),
+                        Some(Submitted::Failed(message)) => message.clone(),
+                    })
+                }}
+                <a
+                    href=move || state.with(|s| match s {
+                        Some(Submitted::Placed { order_id }) => format!("/orders/{order_id}"),
+                        _ => String::new(),
+                    })
+                    hidden=move || !state.with(|s| matches!(s, Some(Submitted::Placed { .. })))
+                >
+                    "See your order"
+                </a>
+            </span>
         </p>
     }
 }

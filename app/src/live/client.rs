@@ -83,7 +83,7 @@ fn open_stream() {
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|event: web_sys::MessageEvent| {
         let Some(data) = event.data().as_string() else { return };
         let Some((id, left)) = data.split_once(':') else { return };
-        let (Ok(id), Ok(left)) = (id.parse::<i64>(), left.parse::<i64>()) else { return };
+        let (Some(id), Some(left)) = (number(id), number(left)) else { return };
         if let Some(signal) = STOCK.with(|m| m.borrow().get(&id).cloned()) {
             signal.set(left);
         }
@@ -92,4 +92,13 @@ fn open_stream() {
     // The page keeps its stream until it is closed.
     on_message.forget();
     std::mem::forget(source);
+}
+
+/// A non-negative decimal number (what the stream sends); `str::parse` would ship a general
+/// integer parser for two fields.
+fn number(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    text.bytes().try_fold(0i64, |n, b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
 }

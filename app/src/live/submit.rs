@@ -3,7 +3,6 @@
 //! bundle the same form posts as a page.
 
 use super::Submitted;
-use crate::api::checkout::BuyResult;
 use crate::AppError;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
@@ -48,23 +47,55 @@ pub fn enhance(fieldset: NodeRef<leptos::html::Fieldset>, state: RwSignal<Option
     });
 }
 
-/// `POST url` as a form, asking for JSON; what the shopper should see.
+/// `POST url` as a form, asking for JSON; what the shopper should see. The answers are the
+/// documented JSON API (README, "HTTP API"), read with the browser's own JSON parser: serde's
+/// derived readers of every error variant would cost the bundle more than the page gains.
 async fn post(url: &str, body: &web_sys::UrlSearchParams) -> Submitted {
-    match send(url, body).await {
-        Ok((status, text)) if (200..300).contains(&status) => {
-            match leptos::serde_json::from_str::<BuyResult>(&text) {
-                Ok(r) => Submitted::Placed { order_id: r.order_id },
-                Err(_) => Submitted::Failed(AppError::Unreachable.to_string()),
+    let Ok((status, text)) = send(url, body).await else {
+        return Submitted::Failed(AppError::Unreachable.to_string());
+    };
+    let Ok(answer) = js_sys::JSON::parse(&text) else {
+        return Submitted::Failed(AppError::Internal.to_string());
+    };
+    if (200..300).contains(&status) {
+        return match field(&answer, "order_id").as_f64() {
+            Some(id) => Submitted::Placed { order_id: id as i64 },
+            None => Submitted::Failed(AppError::Unreachable.to_string()),
+        };
+    }
+    Submitted::Failed(refusal(&answer))
+}
+
+fn field(value: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The message of an error answer: `{"Conflict":"Sold out."}`, `{"Invalid":[{field,message}]}`,
+/// `{"TooManyRequests":12}`, `"Internal"`.
+fn refusal(answer: &JsValue) -> String {
+    let Some(object) = answer.dyn_ref::<js_sys::Object>() else {
+        return AppError::Internal.to_string();
+    };
+    let Some(kind) = js_sys::Object::keys(object).get(0).as_string() else {
+        return AppError::Internal.to_string();
+    };
+    let value = field(answer, &kind);
+    match kind.as_str() {
+        "Invalid" => {
+            let mut all = String::new();
+            for message in js_sys::Array::from(&value).iter().filter_map(|e| field(&e, "message").as_string())
+            {
+                if !all.is_empty() {
+                    all.push(' ');
+                }
+                all.push_str(&message);
             }
+            all
         }
-        Ok((_, text)) => Submitted::Failed(match leptos::serde_json::from_str::<AppError>(&text) {
-            Ok(AppError::Invalid(errors)) => {
-                errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ")
-            }
-            Ok(e) => e.to_string(),
-            Err(_) => AppError::Internal.to_string(),
-        }),
-        Err(_) => Submitted::Failed(AppError::Unreachable.to_string()),
+        "TooManyRequests" => AppError::TooManyRequests(value.as_f64().unwrap_or(1.0) as u64).to_string(),
+        "NotFound" => AppError::NotFound(value.as_string().unwrap_or_default()).to_string(),
+        // BadRequest, Unauthorized, Forbidden, Conflict, Unavailable carry their message.
+        _ => value.as_string().unwrap_or_else(|| AppError::Internal.to_string()),
     }
 }
 
