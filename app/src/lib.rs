@@ -18,13 +18,15 @@ mod root;
 pub mod state;
 
 pub use error::AppError;
-pub use root::{set_hydration_bundle, shell, App, STYLESHEET_URL};
+pub use root::{hydration_bundle, set_hydration_bundle, shell, App, STYLESHEET_URL};
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     // Islands only: the pages are server-rendered; the live widgets hydrate on their own.
     leptos::mount::hydrate_islands();
+    // Forms marked `data-swap` answer in place; an order page follows its order.
+    live::swap::install();
     // The loader hydrates the page's islands right after this returns, within the same task; a
     // timer runs after them and marks the page live (what the browser tests wait for).
     leptos::prelude::set_timeout(

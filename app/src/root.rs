@@ -30,8 +30,13 @@ pub fn set_hydration_bundle(available: bool) {
     HYDRATION_BUNDLE.store(available, Ordering::Relaxed);
 }
 
+/// Whether pages carry the client bundle (set once at start-up).
+pub fn hydration_bundle() -> bool {
+    HYDRATION_BUNDLE.load(Ordering::Relaxed)
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let hydrate = HYDRATION_BUNDLE.load(Ordering::Relaxed);
+    let hydrate = hydration_bundle();
     if !hydrate {
         // Nothing in the browser reads the resources' values, so they are not serialized
         // into the page (Leptos writes every resolved resource as JSON in a script unless

@@ -1,10 +1,16 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import {
+  addAddressAndCard,
   buyAndOpenOrder,
+  expectFieldError,
   expectLanded,
+  expectNoFieldError,
+  expectNotice,
+  field,
   fillFirstPurchase,
   formWith,
   logInAsAdmin,
+  openLiveSale,
   otherBrowser,
   signUp,
   submit,
@@ -175,6 +181,103 @@ test.describe('the live storefront', () => {
     await expect(s.getByTestId('remaining')).toHaveText('0');
     await expectSameDocument(s);
     await shopper.context.close();
+  });
+
+  test('an order page follows the saga without a reload, from Placed to Delivered', async ({ page }, testInfo) => {
+    // Payment takes 12 s and the parcel 25 s more here (playwright.config.ts).
+    test.setTimeout(120_000);
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await signUp(page, uniqueUser(testInfo, 'follow'));
+    await addAddressAndCard(page);
+    await openLiveSale(page);
+    await buyAndOpenOrder(page, formWith(page, 'Buy now'));
+    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await markDocument(page);
+    await expect(page.getByTestId('live-note')).toHaveText('This page follows your order while it is on its way.');
+
+    const status = page.getByTestId('order-status');
+    const timeline = page.locator('[data-testid=timeline-entry] strong');
+    await expect(status).toHaveText('Paid', { timeout: 30_000 });
+    await expect(timeline).toContainText(['Placed', 'Paid']);
+    await expect(status).toHaveText('Shipped', { timeout: 40_000 });
+    await expect(status).toHaveText('Delivered', { timeout: 40_000 });
+    await expect(timeline).toContainText(['Placed', 'Paid', 'Delivery booked', 'Packed', 'Shipped', 'Delivered']);
+    await expect(page.getByTestId('live-note')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+    await expectSameDocument(page);
+    expect(problems).toEqual([]);
+  });
+
+  test('Cancel order answers in place, and a double click sends one request', async ({ page }, testInfo) => {
+    await signUp(page, uniqueUser(testInfo, 'cxl'));
+    await addAddressAndCard(page);
+    await openLiveSale(page);
+    await buyAndOpenOrder(page, formWith(page, 'Buy now'));
+    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    let posts = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/orders/cancel') posts += 1;
+    });
+    await markDocument(page);
+    await page.getByRole('button', { name: 'Cancel order' }).dblclick();
+    await expect(page.getByTestId('order-status')).toHaveText('Cancelled');
+    await expect(page.locator('[data-testid=timeline-entry]').filter({ hasText: 'Cancelled' })).toHaveCount(1);
+    await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+    await expect(page.getByTestId('live-note')).toHaveCount(0);
+    expect(posts).toBe(1);
+    await expectSameDocument(page);
+  });
+
+  test('account, cart and wishlist forms answer in place, field errors included', async ({ page }, testInfo) => {
+    const user = uniqueUser(testInfo, 'swap');
+    await signUp(page, user);
+    await page.goto('/account');
+    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await markDocument(page);
+
+    // A field error next to the field, with what was typed kept; then the fix.
+    const profile = formWith(page, 'Save profile');
+    await field(profile, 'Name').fill('');
+    await field(profile, 'Phone').fill('+49 30 1234567');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await expectFieldError(page, 'name');
+    await expect(field(formWith(page, 'Save profile'), 'Phone')).toHaveValue('+49 30 1234567');
+    await field(formWith(page, 'Save profile'), 'Name').fill('Renamed Shopper');
+    await formWith(page, 'Save profile').getByRole('button', { name: 'Save profile' }).click();
+    await expectNotice(page, 'Profile saved.');
+    await expectNoFieldError(page, 'name');
+    await expect(field(formWith(page, 'Save profile'), 'Name')).toHaveValue('Renamed Shopper');
+    await addAddressAndCard(page);
+    await expect(page.locator('.address')).toHaveCount(1);
+    await expectSameDocument(page);
+
+    // Put a product in the cart and on the wishlist (each opens its page, as without JavaScript).
+    await page.goto('/products');
+    await page.locator('.product-card').filter({ has: page.locator('.stock-ok') }).first().click();
+    const name = (await page.locator('h1').textContent())!.trim();
+    const productUrl = page.url();
+    await submit(page, 'Add to cart');
+    await expect(page.locator('.cart-line')).toHaveCount(1);
+    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await markDocument(page);
+    const line = page.locator('.cart-line').filter({ hasText: name });
+    await line.getByLabel(`Quantity of ${name}`).fill('3');
+    await line.getByRole('button', { name: 'Update' }).click();
+    await expect(page.locator('.cart-line').filter({ hasText: name }).locator('input[name=quantity]')).toHaveValue('3');
+    await page.locator('.cart-line').filter({ hasText: name }).getByRole('button', { name: 'Remove' }).click();
+    await expect(page.getByText('Your cart is empty.')).toBeVisible();
+    await expectSameDocument(page);
+
+    await page.goto(productUrl);
+    await submit(page, 'Save to wishlist');
+    await expect(page.locator('.wish')).toHaveCount(1);
+    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await markDocument(page);
+    await page.locator('.wish').getByRole('button', { name: 'Remove' }).click();
+    await expect(page.getByText('Nothing saved yet.')).toBeVisible();
+    await expectSameDocument(page);
   });
 
   test('no page logs a console error or a hydration warning, and every page goes live', async ({ page, browser }, testInfo) => {

@@ -130,6 +130,7 @@ pub fn router(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/live/stock", get(crate::live::stock))
+        .route("/api/live/orders/{id}", get(crate::live::order))
         .route("/style/main.css", get(stylesheet))
         .route("/media/favicon.svg", get(media::favicon))
         .route("/media/placeholder/{name}", get(media::placeholder))

@@ -1,9 +1,12 @@
 //! The live stock stream (`GET /api/live/stock?sales=…`), as an open sale page sees it: the
 //! current count first, then the counts purchases leave, coalesced; a reconnect starts from
-//! the current count; bad lists are 4xx; a shutdown ends the stream cleanly.
+//! the current count; bad lists are 4xx; a shutdown ends the stream cleanly. And the live
+//! order stream (`GET /api/live/orders/{id}`), as the buyer's order page sees it: each step of
+//! the saga until the order settles, for its buyer only.
 
 mod common;
 
+use common::saga::{buyer_cookie, cancel_as_buyer, order_from_sale, timeline};
 use common::shopping::{buy, sale, shopper, Buy};
 use common::TestApp;
 use reqwest::StatusCode;
@@ -16,6 +19,17 @@ in_both_shop_modes!(&[("SHOP_LIVE_POLL_MS", "1500")] =>
 );
 in_both_shop_modes!(&[] =>
     a_bad_sale_list_is_a_client_error,
+    only_the_buyer_may_follow_an_order,
+);
+in_both_saga_modes!(
+    an_order_page_hears_each_step_until_delivered(
+        "SHOP_LIVE_POLL_MS" = "50",
+        "SHOP_PAYMENT_LATENCY_MS" = "500",
+        "SHOP_PAYMENT_TIMEOUT_MS" = "5000",
+        "SHOP_CARRIER_IN_TRANSIT_MS" = "700",
+        "SHOP_CARRIER_DELIVERED_MS" = "1400"
+    ),
+    an_order_page_hears_its_cancellation("SHOP_PAYMENT_LATENCY_MS" = "3000", "SHOP_PAYMENT_TIMEOUT_MS" = "20000"),
 );
 
 /// An open `text/event-stream` answer, read event by event.
@@ -32,10 +46,29 @@ impl Events {
             .send()
             .await
             .unwrap();
+        Events::from(res)
+    }
+
+    /// `path` as the browser holding `cookie`.
+    async fn open_as(app: &TestApp, path: &str, cookie: &str) -> Events {
+        let res = app.another_browser().get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+        Events::from(res)
+    }
+
+    fn from(res: reqwest::Response) -> Events {
         assert_eq!(res.status(), StatusCode::OK);
         let kind = res.headers()["content-type"].to_str().unwrap().to_string();
         assert!(kind.starts_with("text/event-stream"), "{kind}");
         Events { res, buf: String::new() }
+    }
+
+    /// Every event until the stream ends by itself.
+    async fn to_end(&mut self) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(e) = self.next().await {
+            seen.push(e);
+        }
+        seen
     }
 
     /// The next `data:` payload (keep-alive comments skipped); `None` when the stream ended
@@ -137,6 +170,62 @@ async fn a_bad_sale_list_is_a_client_error(app: &TestApp) {
         assert_eq!(res.status(), want, "{query}");
         assert!(!res.text().await.unwrap().is_empty(), "{query}: says why");
     }
+}
+
+/// An order's progress is its buyer's business: anyone else is told it does not exist.
+async fn only_the_buyer_may_follow_an_order(app: &TestApp) {
+    let (order, _) = order_from_sale(app, 1, "4242424242424242", "12345").await;
+    let buyer = buyer_cookie(app, order).await;
+    let (_, stranger, _, _) = shopper(app, 2).await;
+    let path = format!("/api/live/orders/{order}");
+    for (path, cookie, want) in [
+        (path.as_str(), None, StatusCode::UNAUTHORIZED),
+        (path.as_str(), Some(stranger.as_str()), StatusCode::NOT_FOUND),
+        ("/api/live/orders/987654", Some(buyer.as_str()), StatusCode::NOT_FOUND),
+        ("/api/live/orders/abc", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
+        ("/api/live/orders/0", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
+    ] {
+        let mut req = app.another_browser().get(app.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), want, "{path} as {cookie:?}");
+        assert!(!res.text().await.unwrap().is_empty(), "{path}: says why");
+    }
+    // No workers run here: the order stays placed, one timeline entry, cancellable.
+    let mut events = Events::open_as(app, &path, &buyer).await;
+    assert_eq!(events.next().await.as_deref(), Some("PENDING:1:1"));
+}
+
+/// The buyer's open order page hears the saga move, never the same version twice, and the
+/// stream ends once the order is delivered, on the version the page renders then.
+async fn an_order_page_hears_each_step_until_delivered(app: &TestApp) {
+    let (order, _) = order_from_sale(app, 1, "4242424242424242", "12345").await;
+    let mut events = Events::open_as(app, &format!("/api/live/orders/{order}"), &buyer_cookie(app, order).await).await;
+    let seen = events.to_end().await;
+    let steps = timeline(app, order).await.len();
+    assert_eq!(seen.last(), Some(&format!("DELIVERED:{steps}:0")), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] != w[1]), "a version repeated: {seen:?}");
+    let order_of = |v: &String| {
+        ["PENDING", "PAID", "SHIPPING", "DELIVERED"].iter().position(|s| v.starts_with(&format!("{s}:"))).unwrap()
+    };
+    let statuses: Vec<usize> = seen.iter().map(order_of).collect();
+    assert!(statuses.windows(2).all(|w| w[0] <= w[1]), "the saga went backwards: {seen:?}");
+    assert!(seen.len() >= 2, "the page heard only the end: {seen:?}");
+}
+
+/// Cancelling while payment is pending: the open page hears the cancellation, and the stream
+/// ends with it.
+async fn an_order_page_hears_its_cancellation(app: &TestApp) {
+    let (order, _) = order_from_sale(app, 1, "4242424242424242", "12345").await;
+    let mut events = Events::open_as(app, &format!("/api/live/orders/{order}"), &buyer_cookie(app, order).await).await;
+    assert_eq!(events.next().await.as_deref(), Some("PENDING:1:1"));
+    let res = cancel_as_buyer(app, order).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "cancel: {}", res.status());
+    let rest = events.to_end().await;
+    let last = rest.last().unwrap_or_else(|| panic!("no event after the cancellation"));
+    assert!(last.starts_with("CANCELLED:") && last.ends_with(":0"), "{rest:?}");
 }
 
 /// Open streams never hold a shutdown: they end cleanly when the server stops.

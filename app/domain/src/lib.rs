@@ -21,6 +21,6 @@ pub use catalog::{
     CartLine, Page, ProductDetail, ProductQuery, ProductSummary, QueryError, Sort, StockLevel, PAGE_SIZE,
 };
 pub use money::Money;
-pub use order::{OrderDetail, OrderEvent, OrderLine, OrderStatus, OrderSummary};
+pub use order::{OrderDetail, OrderEvent, OrderLine, OrderProgress, OrderStatus, OrderSummary};
 pub use sale::{SaleDetail, SaleStatus, SaleSummary, SaleWindow, SaleWindowError};
 pub use time::Timestamp;

@@ -137,9 +137,47 @@ pub struct OrderDetail {
     pub cancellable: bool,
 }
 
+/// How far an order has come, as its page shows it: the status, how many timeline entries it
+/// has, and whether the buyer may still cancel. Its [`version`](Self::version) is what the live
+/// order page compares: the page is rendered again only when the version moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderProgress {
+    pub status: OrderStatus,
+    pub steps: usize,
+    pub cancellable: bool,
+}
+
+impl OrderProgress {
+    pub fn of(order: &OrderDetail) -> OrderProgress {
+        OrderProgress { status: order.status, steps: order.events.len(), cancellable: order.cancellable }
+    }
+
+    /// `PAID:3:1`: status, timeline entries, cancellable.
+    pub fn version(&self) -> String {
+        format!("{}:{}:{}", self.status.as_str(), self.steps, u8::from(self.cancellable))
+    }
+
+    /// Whether the order behind a [`version`](Self::version) has settled (nothing more will
+    /// happen to it): the live page stops following it.
+    pub fn settled(version: &str) -> bool {
+        version.split(':').next().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_final)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_progress_version_says_when_the_order_settled() {
+        let p = OrderProgress { status: OrderStatus::Paid, steps: 3, cancellable: true };
+        assert_eq!(p.version(), "PAID:3:1");
+        assert!(!OrderProgress::settled(&p.version()));
+        let done = OrderProgress { status: OrderStatus::Delivered, steps: 6, cancellable: false };
+        assert_eq!(done.version(), "DELIVERED:6:0");
+        assert!(OrderProgress::settled(&done.version()));
+        assert!(!OrderProgress::settled("nonsense"));
+    }
 
     #[test]
     fn saga_moves_forward_or_out_only() {

@@ -7,12 +7,16 @@
 //! which may be wrong), and each sale's remaining stock, pushed by the server over one
 //! server-sent-events stream per page (`GET /api/live/stock?sales=1,2`, see
 //! `server/src/live.rs`). On the server both signals are the values the page was rendered with.
-//! `submit` (browser only) sends the Buy form without a page load.
+//! `submit` (browser only) sends the Buy form without a page load; `swap` sends other forms
+//! without one and keeps an order's page current (both replace part of the page with the
+//! same part of the server's answer).
 
 #[cfg(feature = "hydrate")]
 mod client;
 #[cfg(feature = "hydrate")]
 pub mod submit;
+#[cfg(feature = "hydrate")]
+pub mod swap;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -100,15 +100,7 @@ fn refusal(answer: &JsValue) -> String {
 }
 
 async fn send(url: &str, body: &web_sys::UrlSearchParams) -> Result<(u16, String), JsValue> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(body);
-    let headers = web_sys::Headers::new()?;
-    headers.set("Accept", "application/json")?;
-    init.set_headers(&headers);
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?.dyn_into()?;
+    let response = super::swap::send(url, Some(body), "application/json").await?;
     let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
     Ok((response.status(), text))
 }

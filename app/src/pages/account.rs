@@ -67,12 +67,16 @@ pub fn AccountPage() -> impl IntoView {
                             <div class="account-page">
                                 <h1>"Your account"</h1>
                                 <p class="muted">{format!("Signed in as {} ({})", user.username, user.email)}</p>
-                                {done.map(|n| view! { <div class="notice" role="status">{n}</div> })}
-                                <FormError error=list_err />
+                                // Forms answer in place with the client bundle (`live::swap`):
+                                // each replaces these notices and its own section.
+                                <div id="account-notices">
+                                    {done.map(|n| view! { <div class="notice" role="status">{n}</div> })}
+                                    <FormError error=list_err />
+                                </div>
 
-                                <section class="panel" aria-labelledby="profile-h">
+                                <section class="panel" id="account-profile" aria-labelledby="profile-h">
                                     <h2 id="profile-h">"Profile"</h2>
-                                    <ActionForm action=profile attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=profile attr:data-swap="account-notices account-profile" attr:class="stack-form" attr:novalidate=true>
                                         <FormError error=profile_err />
                                         <Field label="Name" name="name" value=name_profile error=profile_err autocomplete="name" required=true />
                                         <Field label="Phone" name="phone" kind="tel" value=phone error=profile_err autocomplete="tel" />
@@ -80,21 +84,21 @@ pub fn AccountPage() -> impl IntoView {
                                     </ActionForm>
                                 </section>
 
-                                <section class="panel" aria-labelledby="password-h">
+                                <section class="panel" id="account-password" aria-labelledby="password-h">
                                     <h2 id="password-h">"Change password"</h2>
-                                    <ActionForm action=password attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=password attr:data-swap="account-notices account-password" attr:class="stack-form" attr:novalidate=true>
                                         <Field label="Current password" name="current_password" kind="password" error=password_err autocomplete="current-password" required=true />
                                         <Field label="New password" name="new_password" kind="password" error=password_err autocomplete="new-password" required=true
                                             hint="At least 10 characters; not your email or username." />
                                         <button type="submit">"Change password"</button>
                                     </ActionForm>
-                                    <ActionForm action=everywhere>
+                                    <ActionForm action=everywhere attr:data-swap="account-notices account-password">
                                         <p class="muted small">"Signed in on a device you no longer use?"</p>
                                         <button type="submit" class="button-secondary">"Log out everywhere"</button>
                                     </ActionForm>
                                 </section>
 
-                                <section class="panel" aria-labelledby="addresses-h">
+                                <section class="panel" id="account-addresses" aria-labelledby="addresses-h">
                                     <h2 id="addresses-h">"Delivery addresses"</h2>
                                     {if addresses.is_empty() {
                                         view! { <p class="muted">"No saved addresses yet."</p> }.into_any()
@@ -115,12 +119,12 @@ pub fn AccountPage() -> impl IntoView {
                                                             <p>{a.zip}</p>
                                                             <div class="row-actions">
                                                                 {(!a.is_main).then(|| view! {
-                                                                    <ActionForm action=main_address>
+                                                                    <ActionForm action=main_address attr:data-swap="account-notices account-addresses">
                                                                         <input type="hidden" name="id" value=id_main />
                                                                         <button type="submit" class="button-secondary">"Make main"</button>
                                                                     </ActionForm>
                                                                 })}
-                                                                <ActionForm action=delete_address>
+                                                                <ActionForm action=delete_address attr:data-swap="account-notices account-addresses">
                                                                     <input type="hidden" name="id" value=id_delete />
                                                                     <button type="submit" class="button-secondary">"Remove"</button>
                                                                 </ActionForm>
@@ -132,7 +136,7 @@ pub fn AccountPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                     <h3>"Add an address"</h3>
-                                    <ActionForm action=add_address attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=add_address attr:data-swap="account-notices account-addresses" attr:class="stack-form" attr:novalidate=true>
                                         <FormError error=address_err />
                                         <Field label="Receiver" name="receiver" value=name_receiver error=address_err autocomplete="name" required=true />
                                         <Field label="Street" name="street" error=address_err autocomplete="address-line1" required=true />
@@ -146,7 +150,7 @@ pub fn AccountPage() -> impl IntoView {
                                     </ActionForm>
                                 </section>
 
-                                <section class="panel" aria-labelledby="payments-h">
+                                <section class="panel" id="account-payments" aria-labelledby="payments-h">
                                     <h2 id="payments-h">"Payment methods"</h2>
                                     {if payment_methods.is_empty() {
                                         view! { <p class="muted">"No saved payment methods yet."</p> }.into_any()
@@ -161,7 +165,7 @@ pub fn AccountPage() -> impl IntoView {
                                                         <strong>{masked}</strong>
                                                         " " <span class="muted">{p.holder}</span>
                                                         {p.expiry.map(|e| view! { " " <span class="muted">{format!("expires {e}")}</span> })}
-                                                        <ActionForm action=delete_payment>
+                                                        <ActionForm action=delete_payment attr:data-swap="account-notices account-payments">
                                                             <input type="hidden" name="id" value=pid />
                                                             <button type="submit" class="button-secondary">"Remove"</button>
                                                         </ActionForm>
@@ -171,7 +175,7 @@ pub fn AccountPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                     <h3>"Add a card"</h3>
-                                    <ActionForm action=add_card attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=add_card attr:data-swap="account-notices account-payments" attr:class="stack-form" attr:novalidate=true>
                                         <FormError error=card_err />
                                         <Field label="Card holder" name="holder" value=name_card error=card_err autocomplete="cc-name" required=true />
                                         <Field label="Card number" name="number" error=card_err autocomplete="cc-number" required=true />
@@ -179,7 +183,7 @@ pub fn AccountPage() -> impl IntoView {
                                         <button type="submit">"Add card"</button>
                                     </ActionForm>
                                     <h3>"Add a bank account"</h3>
-                                    <ActionForm action=add_bank attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=add_bank attr:data-swap="account-notices account-payments" attr:class="stack-form" attr:novalidate=true>
                                         <FormError error=bank_err />
                                         <Field label="Bank name" name="bank" error=bank_err required=true />
                                         <Field label="Account holder" name="holder" id="bank_holder" value=name_bank error=bank_err required=true />

@@ -21,6 +21,9 @@ pub fn CartPage() -> impl IntoView {
     view! {
         <Title text="Your cart" />
         <h1>"Your cart"</h1>
+        // Forms marked `data-swap` replace this part of the page with the server's answer
+        // when the client bundle runs (`live::swap`); without it they post as pages.
+        <div id="cart">
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let choices = options.await.ok().flatten();
@@ -46,13 +49,13 @@ pub fn CartPage() -> impl IntoView {
                                         <li class="cart-line">
                                             <a href=format!("/products/{}", l.product_id)><span class="product-name">{l.name.clone()}</span></a>
                                             <span class="price">{l.price.to_string()}</span>
-                                            <ActionForm action=update attr:class="inline-form">
+                                            <ActionForm action=update attr:data-swap="cart" attr:class="inline-form">
                                                 <input type="hidden" name="product_id" value=id1 />
                                                 <label for=format!("qty-{}", l.product_id) class="visually-hidden">{format!("Quantity of {}", l.name)}</label>
                                                 <input id=format!("qty-{}", l.product_id) name="quantity" type="number" min="0" max="99" value=qty />
                                                 <button type="submit" class="button-secondary">"Update"</button>
                                             </ActionForm>
-                                            <ActionForm action=remove attr:class="inline-form">
+                                            <ActionForm action=remove attr:data-swap="cart" attr:class="inline-form">
                                                 <input type="hidden" name="product_id" value=id2 />
                                                 <button type="submit" class="button-secondary">"Remove"</button>
                                             </ActionForm>
@@ -63,7 +66,7 @@ pub fn CartPage() -> impl IntoView {
                             <p class="cart-total">"Total: " <strong data-testid="cart-total">{total.to_string()}</strong></p>
                             {match choices {
                                 Some(c) if !c.addresses.is_empty() && !c.payment_methods.is_empty() => view! {
-                                    <ActionForm action=checkout attr:class="stack-form">
+                                    <ActionForm action=checkout attr:data-swap="cart" attr:class="stack-form">
                                         <FormError error=checkout_error />
                                         <input type="hidden" name="idempotency_key" value=c.idempotency_key.clone() />
                                         <AddressSelect addresses=c.addresses />
@@ -80,6 +83,7 @@ pub fn CartPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 
@@ -90,6 +94,7 @@ pub fn WishlistPage() -> impl IntoView {
     view! {
         <Title text="Wishlist" />
         <h1>"Wishlist"</h1>
+        <div id="wishlist">
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
@@ -106,7 +111,7 @@ pub fn WishlistPage() -> impl IntoView {
                                 view! {
                                     <li class="wish">
                                         <ProductCard product=p />
-                                        <ActionForm action=remove>
+                                        <ActionForm action=remove attr:data-swap="wishlist">
                                             <input type="hidden" name="product_id" value=id />
                                             <button type="submit" class="button-secondary">"Remove"</button>
                                         </ActionForm>
@@ -118,5 +123,6 @@ pub fn WishlistPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }

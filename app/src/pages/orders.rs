@@ -5,7 +5,7 @@ use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
-use shop_domain::OrderStatus;
+use shop_domain::{OrderProgress, OrderStatus};
 
 fn status_badge(s: OrderStatus) -> impl IntoView {
     let class = match s {
@@ -64,9 +64,15 @@ pub fn OrderPage() -> impl IntoView {
                 match order.await {
                     Err(AppError::Unauthorized(_)) => login_required(&format!("/orders/{}", params.read_untracked().get("id").unwrap_or_default())),
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
-                    Ok(o) => view! {
+                    Ok(o) => {
+                        let progress = OrderProgress::of(&o);
+                        // With the client bundle, an order on its way is followed live
+                        // (`live::swap`): this part of the page is rendered again as it moves.
+                        let follow = (!o.status.is_final()).then(|| format!("/api/live/orders/{}", o.id));
+                        view! {
                         <Title text=format!("Order #{}", o.id) />
                         <nav class="breadcrumbs" aria-label="Breadcrumb"><a href="/orders">"My orders"</a></nav>
+                        <div id="order" data-follow=follow data-version=progress.version()>
                         <h1>{format!("Order #{}", o.id)}</h1>
                         <p>{status_badge(o.status)}
                             {o.failure_reason.clone().map(|r| view! { " " <span class="muted">{r}</span> })}
@@ -98,23 +104,36 @@ pub fn OrderPage() -> impl IntoView {
                         </ol>
                         <FormError error=cancel_error />
                         {o.cancellable.then(|| view! {
-                            <ActionForm action=cancel attr:class="cancel-form">
+                            <ActionForm action=cancel attr:class="cancel-form" attr:data-swap="order">
                                 <input type="hidden" name="id" value=o.id.to_string() />
                                 <button type="submit" class="button-secondary">"Cancel order"</button>
                             </ActionForm>
                         })}
-                        {if o.status.is_final() {
-                            ().into_any()
-                        } else {
-                            // Live without JavaScript: the page reloads itself until the order settles.
-                            view! {
-                                <Meta http_equiv="refresh" content="5" />
-                                <p class="muted" data-testid="live-note">"This page refreshes every few seconds while your order is on its way."</p>
-                            }.into_any()
-                        }}
-                    }.into_any(),
+                        {(!o.status.is_final()).then(live_note)}
+                        </div>
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// What an order page on its way says, and how it stays current: with the client bundle it
+/// follows the order's stream; without JavaScript it reloads itself every 5 s (a `<noscript>`
+/// refresh when the bundle exists, so browsers running it never reload).
+fn live_note() -> impl IntoView {
+    if crate::hydration_bundle() {
+        view! {
+            <noscript><meta http-equiv="refresh" content="5" /></noscript>
+            <p class="muted" data-testid="live-note">"This page follows your order while it is on its way."</p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <Meta http_equiv="refresh" content="5" />
+            <p class="muted" data-testid="live-note">"This page refreshes every few seconds while your order is on its way."</p>
+        }
+        .into_any()
     }
 }

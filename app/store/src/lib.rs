@@ -18,6 +18,7 @@ mod error;
 mod gate;
 mod inventory;
 mod orders;
+mod progress;
 mod saga;
 mod search;
 mod search_pg;

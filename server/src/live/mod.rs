@@ -1,4 +1,6 @@
-//! `GET /api/live/stock?sales=1,2,3`: remaining stock pushed to open pages (server-sent events).
+//! The live layer's streams (server-sent events): `GET /api/live/stock?sales=1,2,3`, remaining
+//! stock pushed to open pages (this file), and `GET /api/live/orders/{id}`, an order's progress
+//! pushed to its buyer's page ([`orders`]).
 //!
 //! One watcher per sale per process reads the count (the stock gate's, else the database's)
 //! every [`POLL`] while anyone listens, and publishes it on a `watch` channel only when it
@@ -27,6 +29,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+mod orders;
+pub use orders::order;
+
 /// How often a watched sale's count is read by default (`SHOP_LIVE_POLL_MS`): a page gets at
 /// most one update per interval.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -51,6 +56,16 @@ impl StockFeed {
     /// `stop` ends every stream (cancelled when the server shuts down).
     pub fn new(app: app::state::AppState, poll: Duration, stop: CancellationToken) -> StockFeed {
         StockFeed { inner: Arc::new(Inner { app, poll, sales: Mutex::new(HashMap::new()), stop }) }
+    }
+
+    /// How often watched values are read.
+    pub fn poll(&self) -> Duration {
+        self.inner.poll
+    }
+
+    /// Cancelled when the process shuts down: every stream ends with it.
+    pub fn stopped(&self) -> CancellationToken {
+        self.inner.stop.clone()
     }
 
     /// A receiver of sale `id`'s count, starting its watcher if nobody watched it yet.
