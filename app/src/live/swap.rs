@@ -140,8 +140,9 @@ async fn swap_in(response: web_sys::Response, ids: &str) -> Result<(), JsValue> 
     let url = if response.redirected() { response.url() } else { location.href()? };
     let html = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
     let here = document();
-    // Parsed as a template's content: inert (nothing loads or runs), and <noscript> stays text
-    // as in this page (parsed as elements, a refresh <meta> in it would reload this page).
+    // Parsed as a template's content: inert (nothing loads or runs). Its <noscript> content is
+    // parsed as elements, and would be live here (a refresh <meta> would reload this page): a
+    // swapped part holds none (the order page keeps its refresh outside `#order`).
     let template: web_sys::HtmlTemplateElement = here.create_element("template")?.dyn_into()?;
     template.set_inner_html(&html);
     let page = template.content();

@@ -111,6 +111,9 @@ pub fn OrderPage() -> impl IntoView {
                         })}
                         {(!o.status.is_final()).then(live_note)}
                         </div>
+                        // Outside the followed region: a fetched copy of a <noscript> would hold
+                        // a live refresh (see `live::swap`).
+                        {(!o.status.is_final()).then(refresh_without_js)}
                         }.into_any()
                     }
                 }
@@ -119,21 +122,23 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
-/// What an order page on its way says, and how it stays current: with the client bundle it
-/// follows the order's stream; without JavaScript it reloads itself every 5 s (a `<noscript>`
-/// refresh when the bundle exists, so browsers running it never reload).
+/// What an order page on its way says.
 fn live_note() -> impl IntoView {
-    if crate::hydration_bundle() {
-        view! {
-            <noscript><meta http-equiv="refresh" content="5" /></noscript>
-            <p class="muted" data-testid="live-note">"This page follows your order while it is on its way."</p>
-        }
-        .into_any()
+    let text = if crate::hydration_bundle() {
+        "This page follows your order while it is on its way."
     } else {
-        view! {
-            <Meta http_equiv="refresh" content="5" />
-            <p class="muted" data-testid="live-note">"This page refreshes every few seconds while your order is on its way."</p>
-        }
-        .into_any()
+        "This page refreshes every few seconds while your order is on its way."
+    };
+    view! { <p class="muted" data-testid="live-note">{text}</p> }
+}
+
+/// Without JavaScript an order page on its way reloads itself every 5 s. With the client
+/// bundle it follows the order's stream instead, so the refresh is a `<noscript>` one then (a
+/// browser running the bundle never reloads).
+fn refresh_without_js() -> impl IntoView {
+    if crate::hydration_bundle() {
+        view! { <noscript><meta http-equiv="refresh" content="5" /></noscript> }.into_any()
+    } else {
+        view! { <Meta http_equiv="refresh" content="5" /> }.into_any()
     }
 }
