@@ -35,7 +35,7 @@ pub fn Header() -> impl IntoView {
                                     <a href="/wishlist">"Wishlist"</a>
                                     <a href="/orders">"My orders"</a>
                                     {u.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
-                                    <a href="/account" class="account-link" data-testid="user-name">{u.name.clone()}</a>
+                                    <a href="/account" class="account-link" id="account-link" data-testid="user-name">{u.name.clone()}</a>
                                     <form method="post" action="/api/logout" class="logout-form">
                                         <button type="submit" class="link-button">"Log out"</button>
                                     </form>

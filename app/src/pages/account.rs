@@ -76,7 +76,7 @@ pub fn AccountPage() -> impl IntoView {
 
                                 <section class="panel" id="account-profile" aria-labelledby="profile-h">
                                     <h2 id="profile-h">"Profile"</h2>
-                                    <ActionForm action=profile attr:data-swap="account-notices account-profile" attr:class="stack-form" attr:novalidate=true>
+                                    <ActionForm action=profile attr:data-swap="account-notices account-profile account-link" attr:class="stack-form" attr:novalidate=true>
                                         <FormError error=profile_err />
                                         <Field label="Name" name="name" value=name_profile error=profile_err autocomplete="name" required=true />
                                         <Field label="Phone" name="phone" kind="tel" value=phone error=profile_err autocomplete="tel" />
