@@ -175,11 +175,17 @@ export async function addAddressAndCard(page: Page, card = '4242 4242 4242 4242'
   await expect(page.locator('.notice')).toContainText('Card added');
 }
 
-/** Opens the first live sale from the home page. */
+/**
+ * Opens the seeded live sale (100 units, 2 per buyer) from the home page. Not just the first
+ * live card: sales that other specs create (a few units each, asserted exactly) go live on the
+ * home page while specs run in parallel, and a purchase here must never take their stock.
+ */
+export const DEMO_SALE = 'Midnight Flash: studio sound';
 export async function openLiveSale(page: Page) {
   await page.goto('/');
   await page
     .locator('[data-testid=sales] .sale-card')
+    .filter({ hasText: DEMO_SALE })
     .filter({ has: page.locator('[data-testid=sale-status]', { hasText: 'Live' }) })
     .first()
     .click();

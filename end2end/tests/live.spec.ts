@@ -302,8 +302,13 @@ test.describe('the live storefront', () => {
     const visit = async (p: Page, path: string) => {
       expected404 = path === '/no-such-page' ? path : '';
       await p.goto(path);
-      // Set once the client bundle has hydrated the page's islands.
-      await expect(p.locator('html[data-live=ready]')).toHaveCount(1, { timeout: 10_000 });
+      // Set once the client bundle has hydrated the page's islands. When it never is, say
+      // what the page logged (a trap in the bundle shows as a page error).
+      try {
+        await expect(p.locator('html[data-live=ready]')).toHaveCount(1, { timeout: 10_000 });
+      } catch (e) {
+        throw new Error(`${path} never went live; logged: ${JSON.stringify(problems)}\n${e}`);
+      }
     };
 
     listen(page);
