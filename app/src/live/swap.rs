@@ -107,7 +107,8 @@ async fn catch_up(id: String) {
             break;
         }
     }
-    // No await since the last check: a message arriving now starts a new catch-up.
+    // After a break on the check no await happened since it, so no message was missed; after
+    // three tries or an error, the page shows an older version until the next message.
     FETCHING.set(false);
 }
 
