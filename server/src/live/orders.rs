@@ -42,7 +42,10 @@ pub async fn order(State(state): State<WebState>, session: Session, Path(id): Pa
             return (StatusCode::SERVICE_UNAVAILABLE, "try again in a moment").into_response();
         }
     };
-    let mut tick = tokio::time::interval(state.live.poll());
+    // The first read is the one just made: the next is one poll from now (a plain `interval`
+    // would tick at once and read the order twice as the stream opens).
+    let poll = state.live.poll();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let start = Follow { next: Some(first), last: None, tick };
     let versions = futures::stream::unfold(start, move |mut f| {
