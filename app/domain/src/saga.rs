@@ -317,7 +317,10 @@ impl Reaction {
 pub fn react(state: SagaState, event: EventKind, reason: Option<&str>) -> Reaction {
     use EventKind::*;
     use OrderStatus as S;
-    let alive = matches!(state.status, S::Pending | S::Paid | S::Shipping);
+    // Ended without being delivered: whatever a late reply did is undone. A delivered order
+    // is not dead: it kept its payment, parcel and stock, and a late duplicate (the second
+    // answer to a re-driven step) changes nothing.
+    let dead = matches!(state.status, S::Failed | S::Cancelled);
     let why = |default: &str| reason.filter(|r| !r.is_empty()).unwrap_or(default).to_string();
     match (event, state.step) {
         (OrderPlaced, Step::Placed) if state.status == S::Pending => Reaction {
@@ -340,7 +343,7 @@ pub fn react(state: SagaState, event: EventKind, reason: Option<&str>) -> Reacti
                 .then(DeliveryRequested)
         }
         // A capture that arrives after the order died is refunded.
-        (PaymentCaptured, _) if !alive => {
+        (PaymentCaptured, _) if dead => {
             Reaction::note("REFUND", "A late payment arrived after the order ended; refunding it.")
                 .then(RefundRequested)
         }
@@ -354,7 +357,7 @@ pub fn react(state: SagaState, event: EventKind, reason: Option<&str>) -> Reacti
                 .then(StockCommitRequested)
                 .with_step(S::Paid, Step::AwaitStock)
         }
-        (DeliveryBooked, _) if !alive => {
+        (DeliveryBooked, _) if dead => {
             Reaction::note("DELIVERY_CANCEL", "A late booking arrived after the order ended; cancelling it.")
                 .then(DeliveryCancelRequested)
         }
@@ -368,7 +371,7 @@ pub fn react(state: SagaState, event: EventKind, reason: Option<&str>) -> Reacti
                 .then(DispatchRequested)
                 .with_step(S::Paid, Step::AwaitDispatch)
         }
-        (StockCommitted, _) if !alive => {
+        (StockCommitted, _) if dead => {
             Reaction::note("STOCK_RETURN", "Stock committed after the order ended; returning it.")
                 .then(StockReleaseRequested)
         }
@@ -542,6 +545,18 @@ mod tests {
         assert_eq!(react(dead, StockCommitted, None).commands, vec![StockReleaseRequested]);
         assert!(react(dead, PaymentDeclined, None).is_noop());
         assert!(react(at(S::Delivered, Step::Done), DeliveryDelivered, None).is_noop());
+    }
+
+    /// A re-driven step answers twice; with the broker down the second answer can arrive
+    /// after the parcel did. A delivered order kept its payment, parcel and stock: a late
+    /// duplicate must not refund it, cancel its delivery or put its units back.
+    #[test]
+    fn late_duplicates_on_a_delivered_order_change_nothing() {
+        let delivered = at(S::Delivered, Step::Done);
+        for &e in EventKind::ALL.iter().filter(|e| !e.is_command()) {
+            let r = react(delivered, e, None);
+            assert!(r.next.is_none() && r.commands.is_empty(), "{e:?} on a delivered order: {r:?}");
+        }
     }
 
     #[test]
