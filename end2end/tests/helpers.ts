@@ -210,6 +210,11 @@ export async function logInAsAdmin(page: Page) {
   await expect(page.locator('h1')).toHaveText('Dashboard');
 }
 
+/** With JavaScript: the bundle has hydrated this page's islands (`lib.rs::hydrate` marks it). */
+export async function expectLive(page: Page) {
+  await expect(page.locator('html[data-live=ready]')).toHaveCount(1, { timeout: 10_000 });
+}
+
 /** Another browser (a shopper), with the same JavaScript setting as this project. */
 export async function otherBrowser(browser: Browser, testInfo: TestInfo) {
   const context = await browser.newContext({
@@ -236,8 +241,12 @@ export async function fillFirstPurchase(buy: Locator, name: string) {
  * show under the form); without, the form's answer is the order's page.
  */
 export async function buyAndOpenOrder(page: Page, buy: Locator): Promise<string> {
+  const js = test.info().project.use.javaScriptEnabled;
+  // A click before the Buy island hydrates is a plain form post (the order's page, as
+  // without JavaScript): wait for the page to be live so the in-place answer is what we test.
+  if (js) await expectLive(page);
   await submit(buy, 'Buy now');
-  if (test.info().project.use.javaScriptEnabled) {
+  if (js) {
     const result = page.getByTestId('buy-result');
     await expect(result).toContainText(/^Order #\d+ placed/);
     await result.getByRole('link', { name: 'See your order', exact: true }).click();

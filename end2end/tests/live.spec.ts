@@ -4,6 +4,7 @@ import {
   buyAndOpenOrder,
   expectFieldError,
   expectLanded,
+  expectLive,
   expectNoFieldError,
   expectNotice,
   field,
@@ -159,7 +160,7 @@ test.describe('the live storefront', () => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/buy') posts += 1;
     });
     await s.goto(`/sales/${saleId}`);
-    await expect(s.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(s);
     await markDocument(s);
     const buy = formWith(s, 'Buy now');
     const buyNow = s.getByRole('button', { name: 'Buy now', exact: true });
@@ -193,7 +194,7 @@ test.describe('the live storefront', () => {
     await addAddressAndCard(page);
     await openLiveSale(page);
     await buyAndOpenOrder(page, formWith(page, 'Buy now'));
-    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(page);
     await markDocument(page);
     await expect(page.getByTestId('live-note')).toHaveText('This page follows your order while it is on its way.');
 
@@ -215,7 +216,7 @@ test.describe('the live storefront', () => {
     await addAddressAndCard(page);
     await openLiveSale(page);
     await buyAndOpenOrder(page, formWith(page, 'Buy now'));
-    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(page);
     let posts = 0;
     page.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/orders/cancel') posts += 1;
@@ -234,7 +235,7 @@ test.describe('the live storefront', () => {
     const user = uniqueUser(testInfo, 'swap');
     await signUp(page, user);
     await page.goto('/account');
-    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(page);
     await markDocument(page);
 
     // A field error next to the field, with what was typed kept; then the fix.
@@ -260,7 +261,7 @@ test.describe('the live storefront', () => {
     const productUrl = page.url();
     await submit(page, 'Add to cart');
     await expect(page.locator('.cart-line')).toHaveCount(1);
-    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(page);
     await markDocument(page);
     const line = page.locator('.cart-line').filter({ hasText: name });
     await line.getByLabel(`Quantity of ${name}`).fill('3');
@@ -273,7 +274,7 @@ test.describe('the live storefront', () => {
     await page.goto(productUrl);
     await submit(page, 'Save to wishlist');
     await expect(page.locator('.wish')).toHaveCount(1);
-    await expect(page.locator('html[data-live=ready]')).toHaveCount(1);
+    await expectLive(page);
     await markDocument(page);
     await page.locator('.wish').getByRole('button', { name: 'Remove' }).click();
     await expect(page.getByText('Nothing saved yet.')).toBeVisible();
@@ -305,7 +306,7 @@ test.describe('the live storefront', () => {
       // Set once the client bundle has hydrated the page's islands. When it never is, say
       // what the page logged (a trap in the bundle shows as a page error).
       try {
-        await expect(p.locator('html[data-live=ready]')).toHaveCount(1, { timeout: 10_000 });
+        await expectLive(p);
       } catch (e) {
         throw new Error(`${path} never went live; logged: ${JSON.stringify(problems)}\n${e}`);
       }
