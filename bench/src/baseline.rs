@@ -78,14 +78,15 @@ pub fn redis_gate(redis_url: &str) -> Option<f64> {
     let rules = format!("bench-baseline:{}:{{sale}}:rules", std::process::id());
     let held = rules.replace(":rules", ":held");
     let keys = rules.replace(":rules", ":keys");
+    let tally = rules.replace(":rules", ":tally");
     cli(&["HSET", &rules, "available", "1000000000", "limit", "-1", "starts", "-1", "ends", "-1"])?;
     let out = Command::new("redis-benchmark")
         .args(["-h", &host, "-p", &port, "-c", "64", "-n", "200000", "-r", "100000000", "--csv"])
-        .args(["EVALSHA", &sha, "3", &rules, &held, &keys, "buyer:__rand_int__", "key", "1", "0"])
+        .args(["EVALSHA", &sha, "4", &rules, &held, &keys, &tally, "buyer:__rand_int__", "key", "1", "0"])
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    let _ = cli(&["DEL", &rules, &held, &keys]);
+    let _ = cli(&["DEL", &rules, &held, &keys, &tally]);
     let text = String::from_utf8_lossy(&out.stdout);
     // CSV: "test","rps",...; the last line holds the figures.
     let line = text.lines().rfind(|l| l.contains("EVALSHA"))?;

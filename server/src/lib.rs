@@ -249,6 +249,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => None,
     };
     let sweeper = tokio::spawn(sweep(store.clone(), limits));
+    let shed_reports = tokio::spawn(buy_queue.clone().report_shed(gate.clone()));
     let metrics_task = metrics_listener.map(|l| {
         tokio::spawn(async move {
             if let Err(e) = axum::serve(l, metrics).await {
@@ -266,6 +267,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             })
             .await;
         sweeper.abort();
+        shed_reports.abort();
         if let Some(m) = metrics_task {
             m.abort();
         }

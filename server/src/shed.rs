@@ -8,7 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use shop_domain::gate::StockGate;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -31,7 +32,12 @@ pub struct BuyQueue {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     wait: Duration,
+    /// Shed since the last report to the gate's shop-wide count.
+    shed: Arc<AtomicI64>,
 }
+
+/// How often a process adds what it shed to the shop-wide count.
+const SHED_REPORT: Duration = Duration::from_secs(1);
 
 /// Counts a waiting purchase for as long as it waits.
 struct Waiting(Arc<AtomicUsize>);
@@ -50,7 +56,30 @@ impl BuyQueue {
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: concurrency * WAITING_PER_PLACE,
             wait,
+            shed: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// Adds what this process shed to the stock gate's shop-wide count (the admin's live
+    /// view), once a second: a shed purchase itself makes no gate call, the shop being
+    /// overloaded when it sheds. Runs until aborted.
+    pub async fn report_shed(self, gate: Arc<dyn StockGate>) {
+        let mut tick = tokio::time::interval(SHED_REPORT);
+        loop {
+            tick.tick().await;
+            let n = self.shed.swap(0, Ordering::AcqRel);
+            if n > 0 {
+                if let Err(e) = gate.add_shed(n).await {
+                    tracing::warn!(error = %e, shed = n, "could not count shed purchases; trying again");
+                    self.shed.fetch_add(n, Ordering::AcqRel);
+                }
+            }
+        }
+    }
+
+    fn shed(&self, html: bool) -> Response {
+        self.shed.fetch_add(1, Ordering::AcqRel);
+        busy(html)
     }
 
     /// Takes one place (tests hold every place to see what a shed buyer gets).
@@ -68,11 +97,11 @@ pub async fn buy_queue(State(queue): State<BuyQueue>, req: Request, next: Next) 
         Err(_) => {
             let waiting = Waiting(queue.waiting.clone());
             if waiting.0.fetch_add(1, Ordering::AcqRel) >= queue.max_waiting {
-                return busy(crate::guard::accepts_html(&req));
+                return queue.shed(crate::guard::accepts_html(&req));
             }
             match tokio::time::timeout(queue.wait, queue.permits.clone().acquire_owned()).await {
                 Ok(Ok(p)) => p,
-                _ => return busy(crate::guard::accepts_html(&req)),
+                _ => return queue.shed(crate::guard::accepts_html(&req)),
             }
         }
     };

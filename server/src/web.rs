@@ -131,6 +131,8 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/api/live/stock", get(crate::live::stock))
         .route("/api/live/orders/{id}", get(crate::live::order))
+        .route("/api/live/admin/sales", get(crate::live::admin::live_sales))
+        .route("/api/live/admin/sales/{id}", get(crate::live::admin::sale))
         .route("/style/main.css", get(stylesheet))
         .route("/media/favicon.svg", get(media::favicon))
         .route("/media/placeholder/{name}", get(media::placeholder))

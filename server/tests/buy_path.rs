@@ -176,6 +176,16 @@ async fn a_saturated_buy_path_sheds_with_503_and_takes_nothing(app: &TestApp) {
     assert!(page.text().await.unwrap().contains("Nothing was taken"));
     assert_eq!(count(app, "SELECT COUNT(*) FROM orders").await, 0);
     assert_eq!(gate_sold(app, on_sale).await, 0);
+    // Staff see both in the shop's shed count (each process reports it once a second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let shed = app.gate().tally(on_sale, Timestamp::now()).await.unwrap().shed;
+        if shed == 2 {
+            break;
+        }
+        assert!(shed < 2 && std::time::Instant::now() < deadline, "shed count {shed}, want 2");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // Browsing is never shed.
     assert_eq!(reqwest::get(app.url(&format!("/sales/{on_sale}"))).await.unwrap().status(), StatusCode::OK);
 

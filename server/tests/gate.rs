@@ -2,6 +2,7 @@
 //! answers, including under a 1,000-buyer race for 100 units.
 
 use shop::gate::{MemoryGate, RedisGate};
+use shop_domain::activity::{Second, Tally, WINDOW_SECS};
 use shop_domain::gate::{Decision, GateItem, GateRules, Holding, ReserveRequest, StockGate};
 use shop_domain::{SaleWindow, Timestamp};
 use std::collections::HashMap;
@@ -66,7 +67,47 @@ on_both_gates!(
     holds_loaded_after_a_restart_still_count,
     a_thousand_buyers_race_for_one_hundred,
     drift_repairs_adjust_without_losing_holdings,
+    decisions_are_counted_once_each,
 );
+
+/// What the admin's live view shows: each decision counted once, units per second with the
+/// stock left after them; duplicates, refusals outside the window and products count nothing.
+async fn decisions_are_counted_once_each(gate: Arc<dyn StockGate>) {
+    let sale = GateItem::Sale(4);
+    gate.load(sale, sale_rules(3, 2), &[]).await.unwrap();
+    assert_eq!(gate.tally(4, NOW).await.unwrap(), Tally::default());
+    assert!(matches!(gate.reserve(&req(sale, 1, 2, "a")).await.unwrap(), Decision::Reserved { remaining: 1 }));
+    assert_eq!(gate.reserve(&req(sale, 1, 2, "a")).await.unwrap(), Decision::Duplicate);
+    assert!(matches!(gate.reserve(&req(sale, 1, 1, "b")).await.unwrap(), Decision::OverLimit { .. }));
+    let later = ReserveRequest { now: NOW.plus_secs(2), ..req(sale, 2, 1, "c") };
+    assert!(matches!(gate.reserve(&later).await.unwrap(), Decision::Reserved { remaining: 0 }));
+    assert_eq!(gate.reserve(&req(sale, 3, 1, "d")).await.unwrap(), Decision::SoldOut);
+    let too_late = ReserveRequest { now: NOW.plus_secs(7200), ..req(sale, 5, 1, "e") };
+    assert_eq!(gate.reserve(&too_late).await.unwrap(), Decision::Ended);
+    let product = GateItem::Product(4);
+    gate.load(product, GateRules { available: 5, per_buyer_limit: None, window: None }, &[]).await.unwrap();
+    gate.reserve(&req(product, 1, 1, "p")).await.unwrap();
+    gate.add_shed(2).await.unwrap();
+    gate.add_shed(1).await.unwrap();
+
+    let sec = NOW.millis() / 1000;
+    let tally = gate.tally(4, NOW.plus_secs(3)).await.unwrap();
+    assert_eq!(
+        tally,
+        Tally {
+            accepted: 2,
+            units: 3,
+            sold_out: 1,
+            over_limit: 1,
+            shed: 3,
+            seconds: vec![Second { at: sec, units: 2, remaining: 1 }, Second { at: sec + 2, units: 1, remaining: 0 }],
+        }
+    );
+    // A minute on, the seconds have left the window; the totals stay.
+    let later = gate.tally(4, NOW.plus_secs(3 + WINDOW_SECS)).await.unwrap();
+    assert_eq!((later.seconds.len(), later.accepted, later.units), (0, 2, 3));
+    assert_eq!(gate.tally(99, NOW).await.unwrap().accepted, 0, "a sale the gate never loaded");
+}
 
 /// The reconciler's repair: units added or removed atomically, never below zero, holdings
 /// and remembered keys untouched; unknown items are left alone.

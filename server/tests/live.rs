@@ -2,12 +2,13 @@
 //! current count first, then the counts purchases leave, coalesced; a reconnect starts from
 //! the current count; bad lists are 4xx; a shutdown ends the stream cleanly. And the live
 //! order stream (`GET /api/live/orders/{id}`), as the buyer's order page sees it: each step of
-//! the saga until the order settles, for its buyer only.
+//! the saga until the order settles, for its buyer only. And the staff's streams
+//! (`GET /api/live/admin/sales[/{id}]`): the gate's decisions on live sales, for admins only.
 
 mod common;
 
 use common::saga::{buyer_cookie, cancel_as_buyer, order_from_sale, timeline};
-use common::shopping::{buy, sale, shopper, Buy};
+use common::shopping::{buy, sale, session_cookie, shopper, Buy};
 use common::TestApp;
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -20,6 +21,7 @@ in_both_shop_modes!(&[("SHOP_LIVE_POLL_MS", "1500")] =>
 in_both_shop_modes!(&[] =>
     a_bad_sale_list_is_a_client_error,
     only_the_buyer_may_follow_an_order,
+    staff_watch_the_gate_decide,
 );
 in_both_saga_modes!(
     an_order_page_hears_each_step_until_delivered(
@@ -226,6 +228,70 @@ async fn an_order_page_hears_its_cancellation(app: &TestApp) {
     let rest = events.to_end().await;
     let last = rest.last().unwrap_or_else(|| panic!("no event after the cancellation"));
     assert!(last.starts_with("CANCELLED:") && last.ends_with(":0"), "{rest:?}");
+}
+
+/// Staff watch a live sale: the streams are theirs only; the version moves with the gate's
+/// decisions, and the sale's admin page and the dashboard show the figures it stands for (the
+/// page swaps itself in again when they differ).
+async fn staff_watch_the_gate_decide(app: &TestApp) {
+    let on_sale = sale(app, 2, 1, -60, 3600).await;
+    let (_, customer, _, _) = shopper(app, 1).await;
+    let (admin_id, _, _, _) = shopper(app, 9).await;
+    app.store().set_role(admin_id, shop_domain::Role::Admin, shop_domain::Timestamp::now()).await.unwrap();
+    let admin = session_cookie(app.store(), admin_id).await;
+    let path = format!("/api/live/admin/sales/{on_sale}");
+    for (path, cookie, want) in [
+        (path.as_str(), None, StatusCode::FORBIDDEN),
+        (path.as_str(), Some(customer.as_str()), StatusCode::FORBIDDEN),
+        ("/api/live/admin/sales", Some(customer.as_str()), StatusCode::FORBIDDEN),
+        ("/api/live/admin/sales/987654", Some(admin.as_str()), StatusCode::NOT_FOUND),
+        ("/api/live/admin/sales/abc", Some(admin.as_str()), StatusCode::BAD_REQUEST),
+    ] {
+        let mut req = app.another_browser().get(app.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), want, "{path} as {cookie:?}");
+    }
+    let mut events = Events::open_as(app, &path, &admin).await;
+    assert_eq!(events.next().await, Some(format!("{on_sale}:0:0:0:0:-")), "nothing decided, not loaded yet");
+
+    // Buyer 1 takes a unit, then asks again (over the limit of 1); buyer 2 takes the last;
+    // buyer 3 finds it sold out.
+    let mut buyers = Vec::new();
+    for n in 1..=3 {
+        buyers.push(shopper(app, 10 + n).await);
+    }
+    for (buyer, key) in [(0, "staff-watch-1"), (0, "staff-watch-2"), (1, "staff-watch-3"), (2, "staff-watch-4")] {
+        let (_, cookie, address, card) = &buyers[buyer];
+        let form = Buy { sale: on_sale, cookie, address: *address, card: *card, key, quantity: 1 };
+        let res = buy(app, &app.another_browser(), &form).await;
+        assert!(res.status().is_success() || res.status() == StatusCode::CONFLICT, "{key}: {}", res.status());
+    }
+    let version = format!("{on_sale}:2:1:1:0:0");
+    events.until(&version).await;
+
+    let cookie = admin.as_str();
+    let page = |path: String| async move {
+        let res = app.another_browser().get(app.url(&path)).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        common::Page::parse(&res.text().await.unwrap())
+    };
+    let sale_page = page(format!("/admin/sales/{on_sale}")).await;
+    assert_eq!(sale_page.attrs("#sale-activity", "data-version"), vec![version.clone()]);
+    assert_eq!(sale_page.attrs("#sale-activity", "data-follow"), vec![path.clone()]);
+    assert_eq!(sale_page.text("[data-testid=accepted]"), "2 (2 units)");
+    assert_eq!(sale_page.text("[data-testid=refused-sold-out]"), "1");
+    assert_eq!(sale_page.text("[data-testid=refused-over-limit]"), "1");
+    assert!((1..=2).contains(&sale_page.count("#sale-activity svg rect.bar")), "a bar per second with a sale");
+    assert!(sale_page.text("[data-testid=activity-caption]").starts_with("2 unit(s) sold in the last 60 s"));
+
+    let dashboard = page("/admin".to_string()).await;
+    let all = dashboard.attrs("#live-sales", "data-version");
+    assert!(all.len() == 1 && all[0].split(',').any(|v| v == version), "{all:?}");
+    let mut live = Events::open_as(app, "/api/live/admin/sales", &admin).await;
+    assert_eq!(live.next().await.as_ref(), all.first(), "the stream opens on what the dashboard shows");
 }
 
 /// Open streams never hold a shutdown: they end cleanly when the server stops.

@@ -54,6 +54,12 @@ impl StockGate for Lockstep {
     async fn release(&self, item: GateItem, buyer: i64, key: &str) -> Result<bool, GateError> {
         self.inner.release(item, buyer, key).await
     }
+    async fn tally(&self, sale_id: i64, now: shop_domain::Timestamp) -> Result<shop_domain::activity::Tally, GateError> {
+        self.inner.tally(sale_id, now).await
+    }
+    async fn add_shed(&self, n: i64) -> Result<(), GateError> {
+        self.inner.add_shed(n).await
+    }
     async fn adjust(&self, item: GateItem, seen: i64, delta: i64) -> Result<Option<i64>, GateError> {
         if self.lockstep.load(Ordering::SeqCst) {
             tokio::time::timeout(Duration::from_secs(20), self.barrier.wait())

@@ -8,6 +8,7 @@
 //! 4. the remaining stock: sold out when it cannot cover the quantity;
 //! 5. otherwise stock and the buyer's count move together and the key is remembered.
 
+use crate::activity::Tally;
 use crate::{SaleWindow, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -119,6 +120,15 @@ pub trait StockGate: Send + Sync + fmt::Debug {
 
     /// Units left, or `None` when the item is not loaded.
     async fn available(&self, item: GateItem) -> Result<Option<i64>, GateError>;
+
+    /// What the gate decided about a sale since it loaded it (accepted with units per second,
+    /// sold out, over the limit; a duplicate or a refusal outside the window is not a new
+    /// decision), with the shop's shed count. Counted by the decision itself, so the figures
+    /// never disagree with the decisions. All zero when the sale is not loaded.
+    async fn tally(&self, sale_id: i64, now: Timestamp) -> Result<Tally, GateError>;
+
+    /// Adds `n` purchases the web tier turned away while too busy to the shop's shed count.
+    async fn add_shed(&self, n: i64) -> Result<(), GateError>;
 }
 
 /// The rules applied to one item's state: shared by every implementation's tests and by the

@@ -5,6 +5,7 @@
 //! and it is shared by the web tier, the workers and the browser bundle alike.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 pub mod catalog;
 pub mod gate;

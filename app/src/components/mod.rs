@@ -1,5 +1,6 @@
 //! Reusable view pieces. They take data; they never fetch it.
 
+pub mod activity;
 pub mod error_view;
 pub mod footer;
 pub mod form;

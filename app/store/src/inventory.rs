@@ -18,6 +18,7 @@
 
 use crate::{Cancel, CancelledBy, NewOrder, Placed, Released, Result as StoreResult, Store, StoreError};
 use shop_domain::gate::{Decision, GateError, GateItem, ReserveRequest, StockGate};
+use shop_domain::activity::SaleActivity;
 use shop_domain::Timestamp;
 use std::sync::Arc;
 
@@ -57,6 +58,14 @@ impl Inventory {
     /// Units the gate still has of an item, if it has loaded it (for display).
     pub async fn available(&self, item: GateItem) -> Option<i64> {
         self.gate.available(item).await.ok().flatten()
+    }
+
+    /// A sale's activity as the gate counted it (the admin's live view), with the units left
+    /// where the gate has loaded the sale. `quantity` scales the chart.
+    pub async fn activity(&self, sale_id: i64, quantity: i64, now: Timestamp) -> Result<SaleActivity, GateError> {
+        let item = GateItem::Sale(sale_id);
+        let (tally, remaining) = tokio::try_join!(self.gate.tally(sale_id, now), self.gate.available(item))?;
+        Ok(SaleActivity { sale_id, quantity, remaining, tally, now_sec: now.millis().div_euclid(1000) })
     }
 
     /// Asks the gate; when it has not seen the item yet, loads it from the database and asks

@@ -1,10 +1,13 @@
 //! The embedded stock gate: one mutex over a map, the domain's `decide` inside it.
 //! Correct for one process; with several web processes use the Redis gate.
 
+use shop_domain::activity::Tally;
 use shop_domain::gate::{
     decide, Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate,
 };
+use shop_domain::Timestamp;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug)]
@@ -13,11 +16,14 @@ struct ItemState {
     held: HashMap<i64, i64>,
     /// (buyer, idempotency key) → units still reserved under it (0 once released).
     keys: HashMap<(i64, String), i64>,
+    /// The decisions so far (sales only).
+    tally: Tally,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryGate {
     items: Mutex<HashMap<GateItem, ItemState>>,
+    shed: AtomicI64,
 }
 
 impl MemoryGate {
@@ -39,7 +45,7 @@ impl StockGate for MemoryGate {
         if items.contains_key(&item) {
             return Ok(false);
         }
-        let mut state = ItemState { rules, held: HashMap::new(), keys: HashMap::new() };
+        let mut state = ItemState { rules, held: HashMap::new(), keys: HashMap::new(), tally: Tally::default() };
         for h in holdings {
             *state.held.entry(h.buyer).or_insert(0) += h.units;
             *state.keys.entry((h.buyer, h.key.clone())).or_insert(0) += h.units;
@@ -67,11 +73,19 @@ impl StockGate for MemoryGate {
         }
         let held = state.held.get(&req.buyer).copied().unwrap_or(0);
         let decision = decide(&state.rules, held, req.quantity, req.now);
+        let q = i64::from(req.quantity);
         if let Decision::Reserved { remaining } = decision {
-            let q = i64::from(req.quantity);
             state.rules.available = remaining;
             *state.held.entry(req.buyer).or_insert(0) += q;
             state.keys.insert(key, q);
+        }
+        if matches!(req.item, GateItem::Sale(_)) {
+            match decision {
+                Decision::Reserved { remaining } => state.tally.accept(q, remaining, req.now.millis().div_euclid(1000)),
+                Decision::SoldOut => state.tally.sold_out += 1,
+                Decision::OverLimit { .. } => state.tally.over_limit += 1,
+                _ => {}
+            }
         }
         Ok(decision)
     }
@@ -100,5 +114,18 @@ impl StockGate for MemoryGate {
 
     async fn available(&self, item: GateItem) -> Result<Option<i64>, GateError> {
         Ok(self.lock().get(&item).map(|s| s.rules.available))
+    }
+
+    async fn tally(&self, sale_id: i64, now: Timestamp) -> Result<Tally, GateError> {
+        let mut tally = self.lock().get(&GateItem::Sale(sale_id)).map(|s| s.tally.clone()).unwrap_or_default();
+        let from = now.millis().div_euclid(1000) - shop_domain::activity::WINDOW_SECS;
+        tally.seconds.retain(|s| s.at > from);
+        tally.shed = self.shed.load(Ordering::Relaxed);
+        Ok(tally)
+    }
+
+    async fn add_shed(&self, n: i64) -> Result<(), GateError> {
+        self.shed.fetch_add(n, Ordering::Relaxed);
+        Ok(())
     }
 }

@@ -6,9 +6,15 @@
 //! `<prefix>{<item>}:held` hash buyer → units, `<prefix>{<item>}:keys` hash "buyer:key" → units.
 //! A sale's three keys expire a day after the sale ends (`KEEP_AFTER_END_MS`), so Redis does not
 //! keep every sale ever run; a product's never expire.
+//! A sale has a fourth, `<prefix>{<item>}:tally`: the script counts each decision in it
+//! (`a` accepted, `u` units, `so` sold out, `ol` over the limit, and per second `u<sec>` units
+//! and `r<sec>` units left), expiring with the others; a product's reserve passes no fourth key
+//! and counts nothing. One field pair per second with a sale is at most 7,200 small fields for a
+//! sale that sells every second of an hour. `<prefix>shed` counts shed purchases, shop-wide.
 
 use redis::aio::ConnectionManager;
 use redis::Script;
+use shop_domain::activity::{Second, Tally, WINDOW_SECS};
 use shop_domain::gate::{Decision, GateError, GateItem, GateRules, Holding, ReserveRequest, StockGate};
 use shop_domain::Timestamp;
 use std::sync::LazyLock;
@@ -23,16 +29,29 @@ local available, limit, starts, ends = tonumber(r[1]), tonumber(r[2]), tonumber(
 local qty, now = tonumber(ARGV[3]), tonumber(ARGV[4])
 if starts >= 0 and now < starts then return {2, starts} end
 if ends >= 0 and now >= ends then return {3} end
+local ttl = redis.call('PTTL', KEYS[1])
+local function count(field, n)
+  if KEYS[4] then
+    redis.call('HINCRBY', KEYS[4], field, n)
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
+  end
+end
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if limit >= 0 and held + qty > limit then return {5, limit, held} end
-if available < qty then return {4} end
+if limit >= 0 and held + qty > limit then count('ol', 1) return {5, limit, held} end
+if available < qty then count('so', 1) return {4} end
 redis.call('HINCRBY', KEYS[1], 'available', -qty)
 redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
 redis.call('HSET', KEYS[3], k, qty)
-local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
+end
+if KEYS[4] then
+  local sec = tostring(math.floor(now / 1000))
+  count('a', 1)
+  count('u', qty)
+  count('u' .. sec, qty)
+  redis.call('HSET', KEYS[4], 'r' .. sec, available - qty)
 end
 return {0, available - qty}
 "#;
@@ -146,6 +165,10 @@ impl RedisGate {
         [format!("{base}:rules"), format!("{base}:held"), format!("{base}:keys")]
     }
 
+    fn tally_key(&self, sale_id: i64) -> String {
+        format!("{}{{{}}}:tally", self.prefix, GateItem::Sale(sale_id))
+    }
+
     async fn install(
         &self,
         item: GateItem,
@@ -205,10 +228,12 @@ impl StockGate for RedisGate {
             return Err(GateError::ZeroQuantity);
         }
         let [r, h, k] = self.keys(req.item);
-        let out: Vec<i64> = RESERVE
-            .key(r)
-            .key(h)
-            .key(k)
+        let mut call = RESERVE.key(r);
+        call.key(h).key(k);
+        if let GateItem::Sale(id) = req.item {
+            call.key(self.tally_key(id));
+        }
+        let out: Vec<i64> = call
             .arg(req.buyer)
             .arg(&req.idempotency_key)
             .arg(req.quantity)
@@ -263,5 +288,48 @@ impl StockGate for RedisGate {
             .await
             .map_err(unavailable)?;
         Ok(v)
+    }
+
+    async fn tally(&self, sale_id: i64, now: Timestamp) -> Result<Tally, GateError> {
+        let to = now.millis().div_euclid(1000);
+        let seconds: Vec<i64> = (to - WINDOW_SECS + 1..=to).collect();
+        let mut fields: Vec<String> = ["a", "u", "so", "ol"].map(String::from).to_vec();
+        fields.extend(seconds.iter().map(|s| format!("u{s}")));
+        fields.extend(seconds.iter().map(|s| format!("r{s}")));
+        let (values, shed): (Vec<Option<i64>>, Option<i64>) = redis::pipe()
+            .cmd("HMGET")
+            .arg(self.tally_key(sale_id))
+            .arg(&fields)
+            .cmd("GET")
+            .arg(format!("{}shed", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let at = |i: usize| values.get(i).copied().flatten();
+        let n = seconds.len();
+        Ok(Tally {
+            accepted: at(0).unwrap_or(0),
+            units: at(1).unwrap_or(0),
+            sold_out: at(2).unwrap_or(0),
+            over_limit: at(3).unwrap_or(0),
+            shed: shed.unwrap_or(0),
+            seconds: seconds
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &sec)| {
+                    Some(Second { at: sec, units: at(4 + i)?, remaining: at(4 + n + i).unwrap_or(0) })
+                })
+                .collect(),
+        })
+    }
+
+    async fn add_shed(&self, n: i64) -> Result<(), GateError> {
+        let _: i64 = redis::cmd("INCRBY")
+            .arg(format!("{}shed", self.prefix))
+            .arg(n)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }

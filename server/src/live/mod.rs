@@ -1,6 +1,7 @@
 //! The live layer's streams (server-sent events): `GET /api/live/stock?sales=1,2,3`, remaining
 //! stock pushed to open pages (this file), and `GET /api/live/orders/{id}`, an order's progress
-//! pushed to its buyer's page ([`orders`]).
+//! pushed to its buyer's page ([`orders`]), and `GET /api/live/admin/sales[/{id}]`, what the
+//! stock gate decided about live sales, pushed to staff ([`admin`]).
 //!
 //! One watcher per sale per process reads the count (the stock gate's, else the database's)
 //! every [`POLL`] while anyone listens, and publishes it on a `watch` channel only when it
@@ -29,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub mod admin;
 mod orders;
 pub use orders::order;
 

@@ -40,6 +40,10 @@ pub struct AuditEntry {
 pub struct Dashboard {
     /// Sales running now, with sold/remaining (the gate's live count where it has one).
     pub live_sales: Vec<SaleSummary>,
+    /// What the gate decided about each live sale, in the same order (filled by the web tier,
+    /// which asks the gate).
+    #[serde(default)]
+    pub activity: Vec<crate::activity::SaleActivity>,
     /// Orders per status, every status listed (zero included), in saga order.
     pub orders_by_status: Vec<(OrderStatus, i64)>,
     /// Paid orders placed today (UTC): paid, shipping or delivered.

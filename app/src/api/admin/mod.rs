@@ -8,7 +8,9 @@
 //! - `sales`: list, detail, create, edit (the stock gate is updated in the same call)
 //! - `orders`: list with filters, detail with the saga record, cancel + refund, dead letters
 //! - `overview`: dashboard and audit log
+//! - `activity`: a sale's decision counts and units per second (the live view)
 
+pub mod activity;
 pub mod orders;
 pub mod overview;
 pub mod products;

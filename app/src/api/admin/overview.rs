@@ -6,18 +6,16 @@ use leptos::server_fn::codec::GetUrl;
 use shop_domain::admin::{AuditEntry, Dashboard};
 use shop_domain::Page;
 
-/// `GET /api/admin/dashboard` — sales running now with sold/remaining (the gate's live count),
-/// orders per status, revenue today (UTC), dead letters waiting.
+/// `GET /api/admin/dashboard` — sales running now with sold/remaining (the gate's live count)
+/// and what the gate decided about each, orders per status, revenue today (UTC), dead letters
+/// waiting.
 #[server(endpoint = "admin/dashboard", prefix = "/api", input = GetUrl)]
 pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
     crate::auth::require_admin().await?;
     let state = crate::state::app_state()?;
-    let mut board = state.store.dashboard(state.now()).await.map_err(AppError::internal("dashboard"))?;
-    for sale in &mut board.live_sales {
-        if let Some(left) = state.inventory.available(shop_domain::gate::GateItem::Sale(sale.id)).await {
-            *sale = sale.clone().with_remaining(left);
-        }
-    }
+    let now = state.now();
+    let mut board = state.store.dashboard(now).await.map_err(AppError::internal("dashboard"))?;
+    board.activity = super::activity::live_activity(&state, &mut board.live_sales, now).await?;
     Ok(board)
 }
 

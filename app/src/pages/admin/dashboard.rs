@@ -5,6 +5,8 @@ use crate::api::admin::overview::admin_dashboard;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use crate::components::activity::ActivityView;
+use shop_domain::activity::SaleActivity;
 use shop_domain::admin::Dashboard;
 use shop_domain::time::human_duration;
 
@@ -43,7 +45,8 @@ fn DashboardView(board: Resource<Result<Dashboard, AppError>>) -> impl IntoView 
                         </div>
                     </section>
 
-                    <section class="panel" aria-labelledby="live-h">
+                    <section class="panel" id="live-sales" aria-labelledby="live-h"
+                        data-follow="/api/live/admin/sales" data-version=SaleActivity::versions(&b.activity)>
                         <h2 id="live-h">"Sales running now"</h2>
                         {if b.live_sales.is_empty() {
                             view! { <p class="muted">"No sale is live right now. " <a href="/admin/sales/new">"Create one"</a></p> }.into_any()
@@ -63,6 +66,10 @@ fn DashboardView(board: Resource<Result<Dashboard, AppError>>) -> impl IntoView 
                                         }).collect_view()}
                                     </tbody>
                                 </table></div>
+                                {b.live_sales.iter().zip(b.activity.iter()).map(|(s, a)| view! {
+                                    <h3>{format!("Activity: {}", s.title)}</h3>
+                                    <ActivityView activity=a.clone() />
+                                }).collect_view()}
                             }.into_any()
                         }}
                     </section>
@@ -76,7 +83,7 @@ fn DashboardView(board: Resource<Result<Dashboard, AppError>>) -> impl IntoView 
                             }).collect_view()}
                         </dl>
                     </section>
-                    <p class="muted small">{format!("As of {}. Reload for the latest numbers.", b.as_of.utc_string())}</p>
+                    <p class="muted small">{format!("As of {}. Sales running now follow the stock gate live (with JavaScript); reload for the rest.", b.as_of.utc_string())}</p>
                 }.into_any())
             })}
         </Suspense>

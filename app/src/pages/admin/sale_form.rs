@@ -2,7 +2,9 @@
 
 use super::{admin_access, done_notice, or_error, staff_resource, AdminShell};
 use crate::api::admin::products::{admin_sale_options, SaleFormOptions};
+use crate::api::admin::activity::admin_sale_activity;
 use crate::api::admin::sales::{admin_sale, CreateSale, UpdateSale};
+use crate::components::activity::SaleActivityPanel;
 use crate::components::form::{action_error, Field, FormError, SelectField};
 use crate::components::live_sale::StockBar;
 use crate::live::LiveSale;
@@ -11,6 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use shop_domain::admin::input::datetime_value;
+use shop_domain::activity::SaleActivity;
 use shop_domain::{Money, SaleStatus, SaleSummary, Timestamp};
 
 fn money_value(m: Money) -> String {
@@ -118,11 +121,13 @@ pub fn EditSalePage() -> impl IntoView {
     let access = admin_access();
     let params = use_params_map();
     let sale = staff_resource(access, move || params.read().get("id").unwrap_or_default(), admin_sale);
+    let activity =
+        staff_resource(access, move || params.read().get("id").unwrap_or_default(), admin_sale_activity);
     let update = ServerAction::<UpdateSale>::new();
     view! {
         <Title text="Flash sale · Admin" />
         <AdminShell access=access>
-            <EditSale sale=sale update=update />
+            <EditSale sale=sale activity=activity update=update />
         </AdminShell>
     }
 }
@@ -130,12 +135,15 @@ pub fn EditSalePage() -> impl IntoView {
 #[component]
 fn EditSale(
     sale: Resource<Result<SaleSummary, AppError>>,
+    activity: Resource<Result<SaleActivity, AppError>>,
     update: ServerAction<UpdateSale>,
 ) -> impl IntoView {
     let error = action_error(update);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                // Without the gate's figures the page still edits the sale.
+                let activity = activity.await.ok();
                 or_error(sale.await, |s| {
                     let values = Values {
                         title: s.title.clone(),
@@ -164,6 +172,9 @@ fn EditSale(
                             <dt>"In the shop"</dt><dd><a href=format!("/sales/{}", s.id)>{format!("/sales/{}", s.id)}</a></dd>
                         </dl>
                         <StockBar sale=LiveSale::from(&s) />
+                        {activity.map(|a| view! {
+                            <SaleActivityPanel activity=a follow=(!ended).then(|| format!("/api/live/admin/sales/{}", s.id)) />
+                        })}
                         {if ended {
                             view! { <p class="notice">"This sale has ended; it can't be changed any more."</p> }.into_any()
                         } else {

@@ -75,6 +75,7 @@ impl Store {
                 .await?;
         Ok(Dashboard {
             live_sales: self.admin_live_sales(now).await?,
+            activity: Vec::new(),
             orders_by_status,
             revenue_today: Money::from_minor(today.try_get("revenue")?),
             paid_orders_today: today.try_get("n")?,
