@@ -148,6 +148,50 @@ test.describe('the live storefront', () => {
     await watcher.context.close();
   });
 
+  test('staff watch a live sale decide: counts and chart follow the gate without a reload', async ({ page, browser }, testInfo) => {
+    await logInAsAdmin(page);
+    const title = `Watched ${testInfo.project.name} ${Date.now()}`;
+    const saleId = await createSale(page, title, 1, -60_000);
+    await page.goto(`/admin/sales/${saleId}`);
+    await expectLive(page);
+    await markDocument(page);
+    const activity = page.locator('#sale-activity');
+    await expect(activity.getByTestId('accepted')).toHaveText('0 (0 units)');
+    await expect(activity.locator('rect.bar')).toHaveCount(0);
+    const dashboard = await page.context().newPage();
+    await dashboard.goto('/admin');
+    await expectLive(dashboard);
+    await markDocument(dashboard);
+
+    // A late buyer (a browser without JavaScript, so the page keeps its Buy button) has the
+    // form filled while another buyer takes the only unit; then sends it: sold out.
+    const late = await browser.newContext({ baseURL: testInfo.project.use.baseURL, javaScriptEnabled: false });
+    const l = await late.newPage();
+    const lateUser = uniqueUser(testInfo, 'late');
+    await signUp(l, lateUser);
+    await l.goto(`/sales/${saleId}`);
+    await fillFirstPurchase(formWith(l, 'Buy now'), lateUser.name);
+    const first = await otherBrowser(browser, testInfo);
+    const firstUser = uniqueUser(testInfo, 'first');
+    await signUp(first.page, firstUser);
+    await first.page.goto(`/sales/${saleId}`);
+    await fillFirstPurchase(formWith(first.page, 'Buy now'), firstUser.name);
+    await buyAndOpenOrder(first.page, formWith(first.page, 'Buy now'));
+    await submit(l, 'Buy now');
+    await expect(l.locator('main')).toContainText('Sold out: every unit has been taken.');
+
+    await expect(activity.getByTestId('accepted')).toHaveText('1 (1 units)');
+    await expect(activity.getByTestId('refused-sold-out')).toHaveText('1');
+    await expect(activity.locator('rect.bar')).toHaveCount(1);
+    await expect(activity.getByTestId('activity-caption')).toContainText('0 left');
+    await expectSameDocument(page);
+    const row = dashboard.locator('[data-testid=live-sales] tr').filter({ hasText: title });
+    await expect(row.getByTestId('remaining')).toHaveText('0');
+    await expectSameDocument(dashboard);
+    await first.context.close();
+    await late.close();
+  });
+
   test('a refusal shows in place, and a double click on Buy now sends one purchase', async ({ page, browser }, testInfo) => {
     await logInAsAdmin(page);
     const saleId = await createSale(page, `Double click ${testInfo.project.name} ${Date.now()}`, 1, -60_000);
