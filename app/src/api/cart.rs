@@ -225,7 +225,7 @@ pub async fn add_to_wishlist(product_id: String) -> Result<(), AppError> {
     {
         return Err(crate::api::reject(AppError::NotFound("Product".into())));
     }
-    leptos_axum::redirect("/wishlist");
+    leptos_axum::redirect("/wishlist?done=saved");
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub fn CartPage() -> impl IntoView {
     view! {
         <Title text="Your cart" />
         <h1>"Your cart"</h1>
+        // A product page's Add to cart swaps this in (`data-swap="notices"`).
+        <div id="notices">{super::done_notice(&[("added", "Added to your cart.")])}</div>
         // Forms marked `data-swap` replace this part of the page with the server's answer
         // when the client bundle runs (`live::swap`); without it they post as pages.
         <div id="cart">
@@ -94,6 +96,7 @@ pub fn WishlistPage() -> impl IntoView {
     view! {
         <Title text="Wishlist" />
         <h1>"Wishlist"</h1>
+        <div id="notices">{super::done_notice(&[("saved", "Saved to your wishlist.")])}</div>
         <div id="wishlist">
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

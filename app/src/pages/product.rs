@@ -62,7 +62,10 @@ pub fn ProductPage() -> impl IntoView {
                                             <span class="muted"><Countdown sale=LiveSale::from(s) /></span>
                                         </a>
                                     }).collect_view()}
-                                    <FormError error=error />
+                                    // The product's forms answer here with JavaScript
+                                    // (`data-swap`): the cart's or wishlist's notice, or the
+                                    // error; without it they post as pages.
+                                    <div id="notices" aria-live="polite"><FormError error=error /></div>
                                     {match choices {
                                         None => view! {
                                             <p class="buy-cta"><a class="button" href=format!("/login?next=%2Fproducts%2F{}", p.id)>"Log in to buy"</a></p>
@@ -72,13 +75,13 @@ pub fn ProductPage() -> impl IntoView {
                                             let (id1, id2, id3) = (p.id.to_string(), p.id.to_string(), p.id.to_string());
                                             let ready = !c.addresses.is_empty() && !c.payment_methods.is_empty();
                                             view! {
-                                                <ActionForm action=add attr:class="inline-form">
+                                                <ActionForm action=add attr:class="inline-form" attr:data-swap="notices">
                                                     <input type="hidden" name="product_id" value=id1 />
                                                     <label for="cart-qty">"Quantity"</label>
                                                     <input id="cart-qty" name="quantity" type="number" min="1" max="99" value="1" />
                                                     <button type="submit">"Add to cart"</button>
                                                 </ActionForm>
-                                                <ActionForm action=wish attr:class="inline-form">
+                                                <ActionForm action=wish attr:class="inline-form" attr:data-swap="notices">
                                                     <input type="hidden" name="product_id" value=id2 />
                                                     <button type="submit" class="button-secondary">"Save to wishlist"</button>
                                                 </ActionForm>
@@ -87,7 +90,7 @@ pub fn ProductPage() -> impl IntoView {
                                                     let payment = c.payment_methods.first().map(|m| m.id.to_string()).unwrap_or_default();
                                                     let label = c.payment_methods.first().map(|m| m.masked()).unwrap_or_default();
                                                     view! {
-                                                        <ActionForm action=buy attr:class="inline-form">
+                                                        <ActionForm action=buy attr:class="inline-form" attr:data-swap="notices">
                                                             <input type="hidden" name="product_id" value=id3 />
                                                             <input type="hidden" name="quantity" value="1" />
                                                             <input type="hidden" name="address_id" value=address />

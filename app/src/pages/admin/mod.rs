@@ -24,7 +24,7 @@ use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Outlet;
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 use shop_domain::CurrentUser;
 use shop_domain::OrderStatus;
@@ -156,12 +156,7 @@ pub fn or_error<T>(result: Result<T, AppError>, view: impl FnOnce(T) -> AnyView)
     }
 }
 
-/// The success notice for `?done=<key>`, from a page's table of messages.
-pub fn done_notice(messages: &'static [(&'static str, &'static str)]) -> Option<AnyView> {
-    let done = use_query_map().read_untracked().get("done")?;
-    let text = messages.iter().find(|(k, _)| *k == done).map(|(_, m)| *m)?;
-    Some(view! { <div class="notice" role="status">{text}</div> }.into_any())
-}
+pub use super::done_notice;
 
 /// Previous / "Page n of m" / Next for an admin list.
 pub fn pager(page: u32, total_pages: u32, link: impl Fn(u32) -> String) -> Option<AnyView> {
