@@ -9,6 +9,7 @@ use crate::pages::admin::{
 };
 use crate::pages::cart::{CartPage, WishlistPage};
 use crate::pages::orders::{OrderPage, OrdersPage};
+use crate::pages::password_reset::{ForgotPasswordPage, ResetPasswordPage};
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFoundPage, product::ProductPage,
     products::ProductsPage, sale::SalePage, signup::SignupPage,
@@ -105,6 +106,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sales/:id") view=SalePage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async />
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async />

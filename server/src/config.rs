@@ -12,7 +12,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { var, message: message.into() }
 }
 
@@ -96,6 +96,8 @@ pub struct Config {
     /// `SHOP_PAYMENT_TIMEOUT_MS`, `SHOP_SAGA_STUCK_SECS`, `SHOP_RECONCILE_SECS`,
     /// `SHOP_TRACKER_POLL_MS`, `SHOP_SAGA_RETRY_MS` (first retry backoff).
     pub saga: crate::saga::SagaSettings,
+    /// `SHOP_SMTP_URL`, `SHOP_MAIL_FROM`, `SHOP_PUBLIC_URL`, `SHOP_MAIL_RETRY_MS`.
+    pub mail: crate::mail::MailSettings,
 }
 
 /// Never print the secret key.
@@ -293,7 +295,9 @@ impl Config {
             ..defaults
         };
         let kafka_partitions = number("SHOP_KAFKA_PARTITIONS", 6, 1_000)?.max(1) as i32;
+        let mail = crate::mail::MailSettings::from_lookup(&get, mode)?;
         Ok(Config {
+            mail,
             web: true,
             roles: crate::saga::Role::ALL.to_vec(),
             kafka_partitions,
@@ -395,7 +399,8 @@ mod tests {
         let err = cfg(&[("SHOP_ENV", "production")]).unwrap_err();
         assert_eq!(err.var, "SHOP_ENV".replace("ENV", "SECRET_KEY"));
         let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
-        let c = cfg(&[("SHOP_ENV", "production"), ("SHOP_SECRET_KEY", key)]).unwrap();
+        let smtp = ("SHOP_SMTP_URL", "smtp://mail.example:587");
+        let c = cfg(&[("SHOP_ENV", "production"), ("SHOP_SECRET_KEY", key), smtp]).unwrap();
         assert!(c.secure_cookies, "production defaults to Secure cookies");
         assert!(!format!("{c:?}").contains(key), "the key is never printed");
         assert_eq!(cfg(&[("SHOP_SECRET_KEY", "c2hvcnQ=")]).unwrap_err().var, "SHOP_SECRET_KEY");

@@ -8,6 +8,7 @@ pub mod gate;
 pub mod guard;
 pub mod headers;
 pub mod live;
+pub mod mail;
 pub mod media;
 pub mod saga;
 pub mod sessions;
@@ -37,6 +38,8 @@ pub enum StartError {
     Store(#[from] shop_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("mail (SHOP_SMTP_URL / SHOP_MAIL_FROM): {0}")]
+    Mail(String),
     #[error("stock gate (REDIS_URL): {0}")]
     Gate(String),
     #[error("secret key: {0}")]
@@ -187,7 +190,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             carrier: Arc::new(sim::SimCarrier::new(config.carrier)),
         };
         tracing::info!(roles = ?config.roles, bus = ?bus, "starting background work");
-        saga::spawn(&config.roles, &deps, &config.saga, &workers)
+        let mut tasks = saga::spawn(&config.roles, &deps, &config.saga, &workers);
+        if config.roles.contains(&saga::Role::Mail) {
+            let mailer = mail::mailer(&config.mail, &config.data_dir).map_err(|e| StartError::Mail(e.to_string()))?;
+            tracing::info!(to = %mailer.describe(), "mail worker: sending");
+            tasks.push(tokio::spawn(mail::run(store.clone(), mailer, config.mail.clone(), workers.clone())));
+        }
+        tasks
     };
     let buy_queue = shed::BuyQueue::new(config.buy_concurrency, config.buy_queue_wait);
     if !config.web {
@@ -230,6 +239,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secrets,
         limits: app::auth::Limits::new(config.limits),
         signed_in: app::auth::SignedIn::default(),
+        mail: app::state::ShopMail {
+            shop_name: "Flashmart".into(),
+            public_url: config.mail.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        },
     });
     let limits = state.limits.clone();
     let sessions =

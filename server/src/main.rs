@@ -3,7 +3,7 @@
 //! ```text
 //! shop            run everything (web tier + background work) — the default
 //! shop serve      run the web tier only (needs KAFKA_BROKERS: workers run elsewhere)
-//! shop worker K…  run background work only: relay | orders | payment | delivery | stock | all
+//! shop worker K…  run background work only: relay | orders | payment | delivery | stock | mail | all
 //! shop migrate    apply database migrations and exit
 //! shop admin create --email E --username U [--name N] --password-stdin
 //! shop admin promote --email E
@@ -24,7 +24,7 @@ const USAGE: &str = "usage: shop [serve | worker KIND… | migrate | admin … |
   (no command)  run the whole store: web tier and background work\n\
   serve         run the web tier only (needs KAFKA_BROKERS)\n\
   worker KIND…  run background work only (needs KAFKA_BROKERS); KIND is one or more of\n\
-                relay, orders (with the reconciler), payment, delivery, stock, all\n\
+                relay, orders (with the reconciler), payment, delivery, stock, mail, all\n\
   migrate       apply database migrations and exit\n\
   admin create --email E --username U [--name N] --password-stdin\n\
                 create an admin account (password read from standard input)\n\

@@ -9,6 +9,7 @@ pub mod activity;
 pub mod admin;
 pub mod catalog;
 pub mod gate;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod providers;

@@ -3,10 +3,12 @@
 //! the Leptos crate for it.
 //!
 //! - [`password`]: argon2id hashing and constant-effort verification;
-//! - [`secrets`]: AES-256-GCM sealing of card and account numbers at rest.
+//! - [`secrets`]: AES-256-GCM sealing of card and account numbers at rest;
+//! - [`tokens`]: one-time tokens and codes for mailed links, stored only as hashes.
 
 pub mod password;
 pub mod secrets;
+pub mod tokens;
 
 pub use password::PasswordError;
 pub use secrets::{SecretBox, SecretError, KEY_LEN};

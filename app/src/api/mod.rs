@@ -8,6 +8,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod orders;
+pub mod password_reset;
 
 /// Records an error's status on the response, then hands the error back.
 #[cfg(feature = "ssr")]
@@ -27,6 +28,9 @@ pub fn form_page(server_fn_path: &str) -> Option<&'static str> {
         "/api/login" => Some("/login"),
         p if p.starts_with("/api/account/") => Some("/account"),
         "/api/orders/cancel" => Some("/orders"),
+        "/api/password/forgot" => Some("/forgot-password"),
+        // Product pages hold these forms (and the reset page its link's token): the Referer.
+        "/api/cart/add" | "/api/wishlist/add" | "/api/buy/product" | "/api/password/reset" => None,
         p if p.starts_with("/api/cart/") => Some("/cart"),
         p if p.starts_with("/api/wishlist/") => Some("/wishlist"),
         _ => None,

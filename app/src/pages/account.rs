@@ -13,6 +13,7 @@ fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "profile" => "Profile saved.",
         "password" => "Password changed. Every other browser signed in to this account was signed out.",
+        "password-reset" => "New password set. Every other browser signed in to this account was signed out.",
         "address" => "Address added.",
         "main" => "Main address changed.",
         "address-removed" => "Address removed.",

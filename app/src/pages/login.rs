@@ -22,6 +22,7 @@ pub fn LoginPage() -> impl IntoView {
                 {next.map(|n| view! { <input type="hidden" name="next" value=n /> })}
                 <button type="submit">"Log in"</button>
             </ActionForm>
+            <p><a href="/forgot-password">"Forgot your password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
         </section>
     }

@@ -7,6 +7,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod orders;
+pub mod password_reset;
 pub mod product;
 pub mod products;
 pub mod sale;

@@ -17,6 +17,7 @@ mod catalog_cache;
 mod error;
 mod gate;
 mod inventory;
+mod mail;
 mod orders;
 mod progress;
 mod saga;
@@ -33,6 +34,7 @@ pub use cart::ProductOffer;
 pub use catalog::NO_IMAGE;
 pub use error::{Result, StoreError};
 pub use inventory::{AllOrNone, Inventory, InventoryError};
+pub use mail::{OutgoingMail, ResetOutcome};
 pub use orders::{Cancel, CancelledBy, NewLine, NewOrder, Placed, SaleOffer};
 pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,

@@ -34,11 +34,13 @@ pub enum Role {
     Delivery,
     Stock,
     Reconciler,
+    /// Sends the mail outbox (`crate::mail`; started beside the saga's roles, not by [`spawn`]).
+    Mail,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Relay, Role::Orders, Role::Payment, Role::Delivery, Role::Stock, Role::Reconciler];
+    pub const ALL: [Role; 7] =
+        [Role::Relay, Role::Orders, Role::Payment, Role::Delivery, Role::Stock, Role::Reconciler, Role::Mail];
 
     /// `shop worker <name>`: the orders worker also runs the reconciler.
     pub fn parse_worker(name: &str) -> Option<Vec<Role>> {
@@ -49,6 +51,7 @@ impl Role {
             "payment" => vec![Role::Payment],
             "delivery" => vec![Role::Delivery],
             "stock" => vec![Role::Stock],
+            "mail" => vec![Role::Mail],
             _ => return None,
         })
     }
@@ -166,6 +169,7 @@ pub fn spawn(
             Role::Reconciler => {
                 tasks.push(tokio::spawn(reconciler::run(deps.clone(), settings.clone(), stop.clone())))
             }
+            Role::Mail => {}
         }
     }
     tasks
