@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Locator, type Page, type TestInfo } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Shared helpers for the account specs. Both projects (js-on, js-off) talk to the
@@ -253,4 +253,47 @@ export async function buyAndOpenOrder(page: Page, buy: Locator): Promise<string>
   }
   await expectLanded(page, (url) => /^\/orders\/\d+$/.test(url.pathname));
   return new URL(page.url()).pathname.split('/').pop()!;
+}
+
+// ------------------------------------------------------------------ the development mailbox
+
+/** The plain-text part of a raw RFC 5322 message, decoded (quoted-printable, base64 or 7/8 bit). */
+function plainText(raw: string): string {
+  const parts = raw.split(/\r?\n--[^\r\n]+/);
+  for (const part of parts) {
+    const [head, ...rest] = part.split(/\r?\n\r?\n/);
+    if (!/content-type:\s*text\/plain/i.test(head)) continue;
+    const body = rest.join('\n\n');
+    if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+      const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+      return Buffer.from(bytes, 'latin1').toString('utf8');
+    }
+    if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    return body;
+  }
+  throw new Error('no text/plain part in the mail');
+}
+
+/**
+ * The newest mail to `to` in the shop's development mailbox (`<data dir>/mail/*.eml`: the
+ * server writes mail there without SHOP_SMTP_URL), as plain text; waits for it to arrive.
+ */
+export async function mailTo(to: string): Promise<string> {
+  const dir = join(process.env.SHOP_E2E_DATA_DIR!, 'mail');
+  let found = '';
+  await expect(async () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse();
+    const raw = files.map((f) => readFileSync(join(dir, f), 'utf8')).find((m) => new RegExp(`^To: .*${to.replace(/[.+]/g, '\\$&')}`, 'im').test(m));
+    expect(raw, `a mail to ${to} in ${dir}`).toBeTruthy();
+    found = plainText(raw!);
+  }).toPass({ timeout: 15_000 });
+  return found;
+}
+
+/** The first link in a mail's text that contains `path` (e.g. `/reset-password?token=`), as a path. */
+export function linkIn(text: string, path: string): string {
+  const url = text.split(/\s+/).find((w) => w.includes(path));
+  if (!url) throw new Error(`no ${path} link in:\n${text}`);
+  const u = new URL(url);
+  return u.pathname + u.search;
 }
