@@ -298,12 +298,17 @@ test.describe('the live storefront', () => {
     await expect(page.locator('.address')).toHaveCount(1);
     await expectSameDocument(page);
 
-    // Put a product in the cart and on the wishlist (each opens its page, as without JavaScript).
+    // Put a product in the cart and on the wishlist: the product page stays and says so.
     await page.goto('/products');
     await page.locator('.product-card').filter({ has: page.locator('.stock-ok') }).first().click();
     const name = (await page.locator('h1').textContent())!.trim();
     const productUrl = page.url();
+    await expectLive(page);
+    await markDocument(page);
     await submit(page, 'Add to cart');
+    await expect(page.locator('#notices')).toHaveText('Added to your cart.');
+    await expectSameDocument(page);
+    await page.goto('/cart');
     await expect(page.locator('.cart-line')).toHaveCount(1);
     await expectLive(page);
     await markDocument(page);
@@ -316,7 +321,10 @@ test.describe('the live storefront', () => {
     await expectSameDocument(page);
 
     await page.goto(productUrl);
+    await expectLive(page);
     await submit(page, 'Save to wishlist');
+    await expect(page.locator('#notices')).toHaveText('Saved to your wishlist.');
+    await page.goto('/wishlist');
     await expect(page.locator('.wish')).toHaveCount(1);
     await expectLive(page);
     await markDocument(page);

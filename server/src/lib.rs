@@ -150,11 +150,27 @@ impl Running {
     }
 }
 
+/// The name mails are signed with.
+pub const SHOP_NAME: &str = "Flashmart";
+
 /// Opens the database (migrating and seeding it), binds the address and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check_shared_gate()?;
-    let store =
-        Store::connect(&config.database_url, config.db_max_connections).await?.with_catalog_cache(config.catalog_cache);
+    // The web tier binds first: links in mails point at the bound address unless
+    // SHOP_PUBLIC_URL says otherwise (port 0 picks a free port).
+    let listener = match config.web {
+        true => Some(listen(config.addr).map_err(|source| StartError::Bind { addr: config.addr, source })?),
+        false => None,
+    };
+    let bound = match &listener {
+        Some(l) => l.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?,
+        None => config.addr,
+    };
+    let public_url = config.mail.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let store = Store::connect(&config.database_url, config.db_max_connections)
+        .await?
+        .with_catalog_cache(config.catalog_cache)
+        .with_mail_sender(shop_store::MailSender { shop: SHOP_NAME.into(), public_url: public_url.clone() });
     store.migrate().await?;
     let secrets = shop_security::SecretBox::new(&load_secret_key(&config)?)
         .map_err(|e| StartError::SecretKey(e.to_string()))?;
@@ -223,8 +239,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let bundle = config.site_root.join("pkg").join("shop.js");
     app::set_hydration_bundle(bundle.is_file());
 
-    let listener = listen(config.addr).map_err(|source| StartError::Bind { addr: config.addr, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?;
+    // Bound above whenever the web tier runs (the worker-only case returned).
+    let listener = listener.ok_or_else(|| StartError::Bind {
+        addr: config.addr,
+        source: std::io::Error::other("the web tier has no listener"),
+    })?;
+    let addr = bound;
 
     let leptos_options = LeptosOptions::builder()
         .output_name("shop")
@@ -239,10 +259,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secrets,
         limits: app::auth::Limits::new(config.limits),
         signed_in: app::auth::SignedIn::default(),
-        mail: app::state::ShopMail {
-            shop_name: "Flashmart".into(),
-            public_url: config.mail.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
-        },
+        mail: app::state::ShopMail { shop_name: SHOP_NAME.into(), public_url },
     });
     let limits = state.limits.clone();
     let sessions =

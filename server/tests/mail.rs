@@ -13,10 +13,64 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+in_both_saga_modes!(
+    every_new_status_of_an_order_is_mailed_once,
+    a_failed_order_is_mailed_with_its_reason,
+);
 in_both_shop_modes!(&[("SHOP_TEST_WORKERS", "mail")] =>
     a_forgotten_password_is_reset_once_by_its_mailed_link,
     a_reset_link_dies_after_thirty_minutes,
 );
+
+/// The order mails sent for `order`, oldest first: (recipient, subject, text) once every one of
+/// `n` is sent.
+async fn order_mails(app: &TestApp, order: i64, n: i64) -> Vec<(String, String, String)> {
+    let subject = format!("Order #{order} %");
+    common::saga::eventually(
+        app,
+        &format!("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'ORDER' AND subject LIKE '{subject}' AND sent_at IS NOT NULL"),
+        n,
+    )
+    .await;
+    sqlx::query_as("SELECT to_addr, subject, text_body FROM mail_outbox WHERE kind = 'ORDER' AND subject LIKE $1 ORDER BY id")
+        .bind(subject)
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap()
+}
+
+/// Placed, paid, shipped, delivered: one mail each (redeliveries and re-drives add none), to the
+/// buyer, with the order's lines and its link, committed with each change.
+async fn every_new_status_of_an_order_is_mailed_once(app: &TestApp) {
+    let (order, _) = common::saga::order_from_sale(app, 1, "4242424242424242", "12345").await;
+    assert_eq!(common::saga::final_status(app, order).await, "DELIVERED");
+    let mails = order_mails(app, order, 4).await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.1.as_str()).collect();
+    let want = ["placed", "paid", "shipped", "delivered"].map(|s| format!("Order #{order} {s}"));
+    assert_eq!(subjects, want.iter().map(String::as_str).collect::<Vec<_>>());
+    let buyer: String = sqlx::query_scalar("SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
+        .bind(order)
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
+    for (to, subject, text) in &mails {
+        assert_eq!(to, &buyer, "{subject}");
+        assert!(text.contains(&format!("/orders/{order}")), "{subject}: a link to the order");
+        assert!(text.contains("1 × Limited Lamp at $49.00") && text.contains("Total: $49.00"), "{subject}: {text}");
+        assert!(!text.contains("refunded"), "{subject}");
+    }
+}
+
+/// A declined card: placed, then failed with the reason; nothing was taken, so no refund.
+async fn a_failed_order_is_mailed_with_its_reason(app: &TestApp) {
+    let (order, _) = common::saga::order_from_sale(app, 1, "4000000000000002", "12345").await;
+    assert_eq!(common::saga::final_status(app, order).await, "FAILED");
+    let mails = order_mails(app, order, 2).await;
+    assert_eq!(mails[0].1, format!("Order #{order} placed"));
+    assert_eq!(mails[1].1, format!("Order #{order} could not be completed"));
+    assert!(mails[1].2.contains("Payment declined: Your card was declined."), "{}", mails[1].2);
+    assert!(!mails[1].2.contains("refunded"));
+}
 
 /// The `.eml` files in the development mailbox, oldest first.
 fn mailbox(app: &TestApp) -> Vec<std::path::PathBuf> {

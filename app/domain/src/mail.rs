@@ -2,6 +2,7 @@
 //! and an HTML part that say the same thing. Sending is the server's (an outbox and a worker);
 //! this module only decides the words, and escapes everything that came from a user.
 
+use crate::{Money, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 /// Why a mail is sent (stored with it; the admin and the logs name mails by it).
@@ -99,6 +100,61 @@ impl Sender<'_> {
     }
 }
 
+/// What an order mail tells about the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderMail {
+    pub order_id: i64,
+    pub status: OrderStatus,
+    /// (product name, quantity, unit price), as ordered.
+    pub lines: Vec<(String, i64, Money)>,
+    pub total: Money,
+    /// Why it failed or who cancelled it.
+    pub reason: Option<String>,
+    /// Whether a payment was taken that is being refunded.
+    pub refund: bool,
+}
+
+impl Sender<'_> {
+    /// The mail for an order's new status: placed, paid, shipped, delivered, failed or
+    /// cancelled, with its lines and a link to its page.
+    pub fn order_update(&self, to: &str, name: &str, order: &OrderMail) -> Mail {
+        let id = order.order_id;
+        let (subject, news) = match order.status {
+            OrderStatus::Pending => (format!("Order #{id} placed"), "We have your order and are taking the payment.".to_string()),
+            OrderStatus::Paid => (format!("Order #{id} paid"), "Your payment went through; we are packing your order.".to_string()),
+            OrderStatus::Shipping => (format!("Order #{id} shipped"), "Your parcel is on its way.".to_string()),
+            OrderStatus::Delivered => (format!("Order #{id} delivered"), "Your parcel was delivered. Enjoy!".to_string()),
+            OrderStatus::Failed => (
+                format!("Order #{id} could not be completed"),
+                format!("We could not complete your order: {}.", order.reason.as_deref().unwrap_or("something went wrong").trim_end_matches('.')),
+            ),
+            OrderStatus::Cancelled => (
+                format!("Order #{id} cancelled"),
+                format!("Your order was cancelled: {}.", order.reason.as_deref().unwrap_or("before shipping").trim_end_matches('.')),
+            ),
+        };
+        let mut paragraphs = vec![news];
+        let lines: Vec<String> =
+            order.lines.iter().map(|(n, q, p)| format!("{q} × {n} at {p}")).collect();
+        paragraphs.push(format!("{} Total: {}.", lines.join("; "), order.total));
+        if order.refund {
+            paragraphs.push(format!("The {} you paid is being refunded to your payment method.", order.total));
+        }
+        let link = self.link(&format!("/orders/{id}"));
+        self.compose(
+            MailKind::Order,
+            to,
+            &subject,
+            Body {
+                greeting: &format!("Hello {name},"),
+                paragraphs: &paragraphs,
+                action: Some(("See your order", &link)),
+                closing: "Thank you for shopping with us.",
+            },
+        )
+    }
+}
+
 /// What a mail says, in order.
 struct Body<'a> {
     greeting: &'a str,
@@ -142,6 +198,27 @@ mod tests {
         assert!(m.html.contains("Hello &lt;Ann &amp; Co&gt;,") && !m.html.contains("<Ann"));
         assert!(m.text.contains("30 minutes") && m.html.contains("30 minutes"));
         assert!(m.text.ends_with("— Flashmart\n"));
+    }
+
+    #[test]
+    fn order_mails_name_the_status_lines_and_refund() {
+        let order = OrderMail {
+            order_id: 12,
+            status: OrderStatus::Failed,
+            lines: vec![("Lamp <b>".to_string(), 2, Money::from_minor(4_900))],
+            total: Money::from_minor(9_800),
+            reason: Some("Delivery could not be booked: no carrier.".into()),
+            refund: true,
+        };
+        let m = SHOP.order_update("ann@example.com", "Ann", &order);
+        assert_eq!(m.subject, "Order #12 could not be completed");
+        assert!(m.text.contains("We could not complete your order: Delivery could not be booked: no carrier."), "{}", m.text);
+        assert!(m.text.contains("2 × Lamp <b> at $49.00") && m.html.contains("2 × Lamp &lt;b&gt; at $49.00"), "{}", m.text);
+        assert!(m.text.contains("being refunded"));
+        assert!(m.text.contains("https://shop.example/orders/12"));
+        let placed = SHOP.order_update("ann@example.com", "Ann", &OrderMail { status: OrderStatus::Pending, refund: false, reason: None, ..order });
+        assert_eq!(placed.subject, "Order #12 placed");
+        assert!(!placed.text.contains("refunded"));
     }
 
     #[test]

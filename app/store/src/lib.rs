@@ -34,7 +34,7 @@ pub use cart::ProductOffer;
 pub use catalog::NO_IMAGE;
 pub use error::{Result, StoreError};
 pub use inventory::{AllOrNone, Inventory, InventoryError};
-pub use mail::{OutgoingMail, ResetOutcome};
+pub use mail::{MailSender, OutgoingMail, ResetOutcome};
 pub use orders::{Cancel, CancelledBy, NewLine, NewOrder, Placed, SaleOffer};
 pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,
@@ -91,6 +91,8 @@ pub struct Store {
     duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// PostgreSQL's statistics of the words in product names, as last read (`word_stats.rs`).
     word_stats: std::sync::Arc<word_stats::WordStatsCell>,
+    /// Who order mails come from; `None`: no order mails (`with_mail_sender`).
+    mail_sender: Option<std::sync::Arc<mail::MailSender>>,
     /// Fault injection (tests): fail the next order transaction midway.
     #[cfg(feature = "test-hooks")]
     fail_next_order: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -130,6 +132,7 @@ impl Store {
             catalog: catalog_cache::CatalogCache::new(DEFAULT_CATALOG_TTL),
             duplicates: Default::default(),
             word_stats: Default::default(),
+            mail_sender: None,
             #[cfg(feature = "test-hooks")]
             fail_next_order: Default::default(),
         })

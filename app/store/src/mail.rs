@@ -7,9 +7,56 @@
 //! next try, or gives up.
 
 use crate::{Result, Store};
-use shop_domain::mail::Mail;
-use shop_domain::{CurrentUser, Timestamp};
+use shop_domain::mail::{Mail, OrderMail, Sender};
+use shop_domain::{CurrentUser, Money, OrderStatus, Timestamp};
 use sqlx::Row;
+
+/// Who order mails come from and where their links point (set by the shop at start-up;
+/// without it the store writes no order mails: the drill's and tools' stores).
+#[derive(Debug, Clone)]
+pub struct MailSender {
+    pub shop: String,
+    pub public_url: String,
+}
+
+/// Queues the mail for order `order_id`'s new `status` in `tx` (the transaction that moved it).
+/// `refund`: a payment was taken that the compensation gives back.
+pub(crate) async fn queue_order_mail(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    sender: &MailSender,
+    order_id: i64,
+    status: OrderStatus,
+    refund: bool,
+    now: Timestamp,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT u.email, u.name, o.total, o.failure_reason FROM orders o JOIN users u ON u.id = o.user_id          WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let lines = sqlx::query("SELECT name, quantity, unit_price FROM order_lines WHERE order_id = $1 ORDER BY id")
+        .bind(order_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|l| Ok((l.try_get("name")?, l.try_get("quantity")?, Money::from_minor(l.try_get("unit_price")?))))
+        .collect::<Result<Vec<(String, i64, Money)>>>()?;
+    let order = OrderMail {
+        order_id,
+        status,
+        lines,
+        total: Money::from_minor(row.try_get("total")?),
+        reason: row.try_get("failure_reason")?,
+        refund,
+    };
+    let to: String = row.try_get("email")?;
+    let name: String = row.try_get("name")?;
+    let mail = Sender { shop: &sender.shop, public_url: &sender.public_url }.order_update(&to, &name, &order);
+    queue(tx, &mail, now).await?;
+    Ok(())
+}
 
 /// A mail claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +100,26 @@ pub(crate) async fn queue(
 }
 
 impl Store {
+    /// Order mails from now on come from `sender` (the shop's name and public address).
+    pub fn with_mail_sender(mut self, sender: MailSender) -> Store {
+        self.mail_sender = Some(std::sync::Arc::new(sender));
+        self
+    }
+
     /// Claims up to `limit` mails due at `now`, each for `lease_ms` (longer than a send may
     /// take): another worker sees them again only once the lease ran out unfinished.
     pub async fn claim_mails(&self, now: Timestamp, lease_ms: i64, limit: i64) -> Result<Vec<OutgoingMail>> {
+        // A read first: an idle worker costs no write (SQLite has one writer, shared with
+        // checkout).
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(now.millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         // The outer conditions are checked again on each row as it is updated, so a row another
         // worker claimed meanwhile is skipped, not claimed twice.
         let rows = sqlx::query(

@@ -253,6 +253,9 @@ impl Store {
         record_event(&mut tx, order_id, "PENDING", "Order placed; waiting for payment.", &payload, now)
             .await?;
         enqueue(&mut tx, &event_id, "orders", &order_id.to_string(), "order.placed", &payload, now).await?;
+        if let Some(sender) = &self.mail_sender {
+            crate::mail::queue_order_mail(&mut tx, sender, order_id, OrderStatus::Pending, false, now).await?;
+        }
         tx.commit().await?;
         Ok(Placed::Created(order_id))
     }
@@ -334,6 +337,10 @@ impl Store {
         .await?;
         enqueue(&mut tx, &event_id, "orders", &order_id.to_string(), "order.cancelled", &payload, now)
             .await?;
+        if let Some(sender) = &self.mail_sender {
+            let refund = status == OrderStatus::Paid;
+            crate::mail::queue_order_mail(&mut tx, sender, order_id, OrderStatus::Cancelled, refund, now).await?;
+        }
         let items =
             sqlx::query("SELECT product_id, sale_id FROM order_lines WHERE order_id = $1 ORDER BY id")
                 .bind(order_id)

@@ -17,6 +17,7 @@ pub struct SagaTx {
     /// Products whose stock this transaction moved: their cached pages go at commit.
     stock_moved: Vec<i64>,
     duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    mail_sender: Option<std::sync::Arc<crate::mail::MailSender>>,
 }
 
 impl Store {
@@ -28,6 +29,7 @@ impl Store {
             catalog: self.catalog.clone(),
             stock_moved: Vec::new(),
             duplicates: self.duplicates.clone(),
+            mail_sender: self.mail_sender.clone(),
         })
     }
 
@@ -76,8 +78,27 @@ impl SagaTx {
         row.as_ref().map(saga_order).transpose()
     }
 
-    /// Moves the order from `from` to `to` if it is still in `from`.
+    /// Moves the order from `from` to `to` if it is still in `from`; a new status is mailed to
+    /// the buyer in the same transaction.
     pub async fn move_order(
+        &mut self,
+        order_id: i64,
+        from: SagaState,
+        to: SagaState,
+        failure_reason: Option<&str>,
+    ) -> Result<bool> {
+        let moved = self.move_order_row(order_id, from, to, failure_reason).await?;
+        if moved && from.status != to.status {
+            if let Some(sender) = self.mail_sender.clone() {
+                use shop_domain::OrderStatus as S;
+                let refund = matches!(from.status, S::Paid | S::Shipping) && matches!(to.status, S::Failed | S::Cancelled);
+                crate::mail::queue_order_mail(&mut self.tx, &sender, order_id, to.status, refund, self.now).await?;
+            }
+        }
+        Ok(moved)
+    }
+
+    async fn move_order_row(
         &mut self,
         order_id: i64,
         from: SagaState,
