@@ -9,7 +9,7 @@ use crate::pages::admin::{
 };
 use crate::pages::cart::{CartPage, WishlistPage};
 use crate::pages::orders::{OrderPage, OrdersPage};
-use crate::pages::password_reset::{ForgotPasswordPage, ResetPasswordPage};
+use crate::pages::password_reset::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFoundPage, product::ProductPage,
     products::ProductsPage, sale::SalePage, signup::SignupPage,
@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async />
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async />

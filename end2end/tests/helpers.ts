@@ -118,6 +118,19 @@ export async function signUp(page: Page, user: User) {
   await expectLanded(page, pathIs('/account'));
   await expect(page.locator('h1')).toHaveText('Your account');
   await expectSignedIn(page, user.name);
+  await verifyEmail(page, user);
+}
+
+/** On /account: enters the code signing up mailed (read from the development mailbox). */
+export async function verifyEmail(page: Page, user: User) {
+  const mail = await mailTo(user.email, 'Your Flashmart code');
+  const code = /Your code is (\d{6})\./.exec(mail)?.[1];
+  expect(code, `a 6-digit code in:\n${mail}`).toBeTruthy();
+  const form = formWith(page, 'Verify');
+  await field(form, 'Code').fill(code!);
+  await submit(form, 'Verify');
+  await expect(page.locator('.notice')).toContainText('Email address verified');
+  await expect(page.locator('#account-verify')).toHaveCount(0);
 }
 
 const RATE_LIMITED =
@@ -275,16 +288,20 @@ function plainText(raw: string): string {
 }
 
 /**
- * The newest mail to `to` in the shop's development mailbox (`<data dir>/mail/*.eml`: the
- * server writes mail there without SHOP_SMTP_URL), as plain text; waits for it to arrive.
+ * The newest mail to `to` whose subject starts with `subject` in the shop's development mailbox
+ * (`<data dir>/mail/*.eml`: the server writes mail there without SHOP_SMTP_URL), as plain
+ * text; waits for it to arrive.
  */
-export async function mailTo(to: string): Promise<string> {
+export async function mailTo(to: string, subject: string): Promise<string> {
   const dir = join(process.env.SHOP_E2E_DATA_DIR!, 'mail');
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const addressed = new RegExp(`^To: .*${escape(to)}`, 'im');
+  const titled = new RegExp(`^Subject: ${escape(subject)}`, 'im');
   let found = '';
   await expect(async () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse();
-    const raw = files.map((f) => readFileSync(join(dir, f), 'utf8')).find((m) => new RegExp(`^To: .*${to.replace(/[.+]/g, '\\$&')}`, 'im').test(m));
-    expect(raw, `a mail to ${to} in ${dir}`).toBeTruthy();
+    const raw = files.map((f) => readFileSync(join(dir, f), 'utf8')).find((m) => addressed.test(m) && titled.test(m));
+    expect(raw, `a mail to ${to} about "${subject}" in ${dir}`).toBeTruthy();
     found = plainText(raw!);
   }).toPass({ timeout: 15_000 });
   return found;

@@ -29,7 +29,7 @@ test.describe('password reset', () => {
     await submit(o, 'Send the link');
     await expect(o.getByTestId('reset-sent')).toContainText('If an account uses that address');
 
-    const mail = await mailTo(user.email);
+    const mail = await mailTo(user.email, 'Reset your Flashmart password');
     expect(mail).toContain(`Hello ${user.name},`);
     const link = linkIn(mail, '/reset-password?token=');
     await o.goto(link);

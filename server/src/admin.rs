@@ -44,6 +44,7 @@ pub async fn create_admin(
         name,
         phone: None,
         role: Role::Admin,
+        email_verified: true,
     };
     match store.create_user(&user, Timestamp::now()).await {
         Ok(id) => Ok(id),

@@ -87,6 +87,7 @@ async fn user(app: &TestApp, name: &str, role: Role) -> (i64, String) {
                 name: name.to_string(),
                 phone: None,
                 role,
+                email_verified: true,
             },
             now,
         )

@@ -103,6 +103,7 @@ async fn user(app: &TestApp, name: &str, role: Role) -> String {
                 name: name.into(),
                 phone: None,
                 role,
+                email_verified: true,
             },
             Timestamp::now(),
         )

@@ -211,6 +211,7 @@ async fn admin_edits_show_at_once_on_cached_pages(app: &TestApp) {
                 name: "Ada".into(),
                 phone: None,
                 role: shop_domain::Role::Admin,
+                email_verified: true,
             },
             Timestamp::now(),
         )

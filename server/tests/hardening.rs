@@ -107,6 +107,7 @@ async fn admin_cookie(app: &TestApp) -> String {
                 name: "Boss".into(),
                 phone: None,
                 role: Role::Admin,
+                email_verified: true,
             },
             Timestamp::now(),
         )
@@ -687,6 +688,7 @@ async fn a_double_click_with_a_typed_in_card_saves_it_once(app: &TestApp) {
                 name: "First Buyer".into(),
                 phone: None,
                 role: Role::Customer,
+                email_verified: true,
             },
             Timestamp::now(),
         )

@@ -18,6 +18,8 @@ in_both_saga_modes!(
     a_failed_order_is_mailed_with_its_reason,
 );
 in_both_shop_modes!(&[("SHOP_TEST_WORKERS", "mail")] =>
+    a_new_address_is_verified_by_its_code_before_a_flash_sale,
+    a_verification_link_works_once,
     a_forgotten_password_is_reset_once_by_its_mailed_link,
     a_reset_link_dies_after_thirty_minutes,
 );
@@ -82,17 +84,121 @@ fn mailbox(app: &TestApp) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// Waits (up to 20 s) for the mailbox to hold `n` mails; the newest.
-async fn nth_mail(app: &TestApp, n: usize) -> String {
+/// Waits (up to 20 s) for the `n`th mail whose subject starts with `subject`; its raw text.
+async fn nth_mail(app: &TestApp, subject: &str, n: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let files = mailbox(app);
-        if files.len() >= n {
-            return std::fs::read_to_string(&files[n - 1]).unwrap();
+        let found: Vec<String> = mailbox(app)
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter(|raw| MessageParser::default().parse(raw.as_bytes()).and_then(|m| m.subject().map(|s| s.starts_with(subject))).unwrap_or(false))
+            .collect();
+        if found.len() >= n {
+            return found[n - 1].clone();
         }
-        assert!(Instant::now() < deadline, "mail {n} never arrived ({} in the mailbox)", files.len());
+        assert!(Instant::now() < deadline, "mail {n} '{subject}…' never arrived ({} such)", found.len());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+const RESET: &str = "Reset your Flashmart password";
+
+const CODE: &str = "Your Flashmart code: ";
+
+/// A form post as a browser without JavaScript sends it, with `cookie`.
+async fn post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    app.another_browser()
+        .post(app.url(path))
+        .header("origin", &app.base)
+        .header("accept", "text/html")
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The code of the `n`th verification mail (from its subject, checked against the text).
+async fn code(app: &TestApp, n: usize) -> String {
+    let raw = nth_mail(app, CODE, n).await;
+    let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let code = msg.subject().unwrap().trim_start_matches(CODE).to_string();
+    assert!(msg.body_text(0).unwrap().contains(&format!("Your code is {code}.")));
+    assert!(msg.body_html(0).unwrap().contains("/verify-email?token="));
+    code
+}
+
+/// A flash-sale purchase by `cookie` with no address or card: 403 until the address is
+/// verified, then asked for what is missing (400).
+async fn buy_status(app: &TestApp, cookie: &str, sale: i64) -> StatusCode {
+    let sale = sale.to_string();
+    post(app, cookie, "/api/buy", &[("sale_id", sale.as_str()), ("idempotency_key", "verify-test-key-1")]).await.status()
+}
+
+/// Signing up mails a code; until it is entered the account page asks for it and flash sales
+/// refuse (browsing, cart, wishlist do not). Five wrong tries kill a code, a new one waits a
+/// minute after the last, an expired one is refused, the right one verifies.
+async fn a_new_address_is_verified_by_its_code_before_a_flash_sale(app: &TestApp) {
+    let sale = common::shopping::sale(app, 5, 1, -60, 3600).await;
+    let cookie = signed_up(app, &app.another_browser(), "unverified").await;
+    let (_, page) = app.page_as(&cookie, "/account").await;
+    assert_eq!(page.count("#account-verify input[name=code]"), 1);
+    assert_eq!(buy_status(app, &cookie, sale).await, StatusCode::FORBIDDEN);
+    let (_, page) = app.page_as(&cookie, &format!("/sales/{sale}")).await;
+    assert!(page.text("[data-testid=verify-to-buy]").contains("Verify your email address"));
+    let first = code(app, 1).await;
+
+    let wrong = if first == "000000" { "111111" } else { "000000" };
+    let res = post(app, &cookie, "/api/account/verification/check", &[("code", wrong)]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let page = common::Page::parse(&res.text().await.unwrap());
+    assert!(page.text("#code-error").contains("4 tries left"), "{}", page.text("#code-error"));
+    for _ in 0..4 {
+        post(app, &cookie, "/api/account/verification/check", &[("code", wrong)]).await;
+    }
+    let res = post(app, &cookie, "/api/account/verification/check", &[("code", first.as_str())]).await;
+    assert!(common::Page::parse(&res.text().await.unwrap()).text("#code-error").contains("Too many wrong codes"));
+
+    // A new code at most once a minute.
+    let res = post(app, &cookie, "/api/account/verification/send", &[]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    sqlx::query("UPDATE email_verifications SET created_at = created_at - 61000").execute(app.store().pool()).await.unwrap();
+    let res = post(app, &cookie, "/api/account/verification/send", &[]).await;
+    assert_eq!(res.headers()["location"], "/account?done=code-sent");
+    let second = code(app, 2).await;
+
+    // Expired, then (a fresh one) right.
+    sqlx::query("UPDATE email_verifications SET expires_at = created_at").execute(app.store().pool()).await.unwrap();
+    let res = post(app, &cookie, "/api/account/verification/check", &[("code", second.as_str())]).await;
+    assert!(common::Page::parse(&res.text().await.unwrap()).text("#code-error").contains("expired"));
+    sqlx::query("UPDATE email_verifications SET created_at = created_at - 61000").execute(app.store().pool()).await.unwrap();
+    post(app, &cookie, "/api/account/verification/send", &[]).await;
+    let third = code(app, 3).await;
+    let res = post(app, &cookie, "/api/account/verification/check", &[("code", &format!(" {} {} ", &third[..3], &third[3..]))]).await;
+    assert_eq!(res.headers()["location"], "/account?done=verified");
+    let (_, page) = app.page_as(&cookie, "/account").await;
+    assert_eq!(page.count("#account-verify"), 0);
+    assert_eq!(buy_status(app, &cookie, sale).await, StatusCode::BAD_REQUEST, "past the check: asked for an address");
+}
+
+/// The mailed link verifies too, once, from its page (a GET changes nothing: mail scanners
+/// open links).
+async fn a_verification_link_works_once(app: &TestApp) {
+    let cookie = signed_up(app, &app.another_browser(), "linked").await;
+    let raw = nth_mail(app, CODE, 1).await;
+    let text = MessageParser::default().parse(raw.as_bytes()).unwrap().body_text(0).unwrap().to_string();
+    let token = text.split("/verify-email?token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let (status, page) = app.page(&format!("/verify-email?token={token}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.attrs("input[name=token]", "value"), vec![token.clone()]);
+    let (_, account) = app.page_as(&cookie, "/account").await;
+    assert_eq!(account.count("#account-verify"), 1, "opening the link's page verified nothing");
+    let res = post(app, &cookie, "/api/verify-email", &[("token", token.as_str())]).await;
+    assert_eq!(res.headers()["location"], "/account?done=verified");
+    let (_, account) = app.page_as(&cookie, "/account").await;
+    assert_eq!(account.count("#account-verify"), 0);
+    let again = post(app, &cookie, "/api/verify-email", &[("token", token.as_str())]).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
 }
 
 /// The reset link's token, from the mail's plain-text part (checking the HTML part has it too).
@@ -163,7 +269,7 @@ async fn a_forgotten_password_is_reset_once_by_its_mailed_link(app: &TestApp) {
     assert_eq!((known.status(), unknown.status()), (StatusCode::FOUND, StatusCode::FOUND));
     assert_eq!(known.headers()["location"], unknown.headers()["location"]);
     assert_eq!(known.headers()["location"], "/forgot-password?done=sent");
-    let raw = nth_mail(app, 1).await;
+    let raw = nth_mail(app, RESET, 1).await;
     let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
     assert_eq!(msg.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("forgetful@example.com"));
     assert_eq!(msg.subject(), Some("Reset your Flashmart password"));
@@ -171,7 +277,8 @@ async fn a_forgotten_password_is_reset_once_by_its_mailed_link(app: &TestApp) {
     assert_eq!(msg.content_type().map(|c| c.subtype()), Some(Some("alternative")));
     let token = reset_token(&raw);
     assert!(!raw.contains(PASSWORD), "no password in a mail");
-    assert_eq!(mailbox(app).len(), 1, "nothing was sent for the unknown address");
+    let resets = count(app, "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'PASSWORD_RESET'").await;
+    assert_eq!(resets, 1, "nothing was sent for the unknown address");
 
     // The link's page offers the form; a weak password is refused and spends nothing.
     let (status, page) = app.page(&format!("/reset-password?token={token}")).await;
@@ -212,7 +319,7 @@ async fn a_forgotten_password_is_reset_once_by_its_mailed_link(app: &TestApp) {
 async fn a_reset_link_dies_after_thirty_minutes(app: &TestApp) {
     signed_up(app, &app.another_browser(), "late").await;
     forgot(app, "late@example.com").await;
-    let token = reset_token(&nth_mail(app, 1).await);
+    let token = reset_token(&nth_mail(app, RESET, 1).await);
     assert_eq!(count(app, "SELECT expires_at - created_at FROM password_resets").await, 30 * 60 * 1000);
     sqlx::query("UPDATE password_resets SET expires_at = created_at").execute(app.store().pool()).await.unwrap();
     let res = reset(app, &app.another_browser(), &token, "a much better passphrase").await;
@@ -229,7 +336,7 @@ struct Received {
 }
 
 /// A minimal SMTP server on a free port: answers each command, refuses the first `refuse`
-/// messages with a temporary 451 at DATA's end, keeps the rest.
+/// messages with a temporary 451 at DATA's end, keeps the rest (their DATA unfolded as sent).
 async fn smtp_sink(refuse: usize) -> (u16, Arc<Mutex<Vec<Received>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -308,12 +415,14 @@ async fn mail_goes_out_over_smtp_and_a_refusal_is_tried_again() {
     .await;
     signed_up(&app, &app.another_browser(), "smtpuser").await;
     assert_eq!(forgot(&app, "smtpuser@example.com").await.status(), StatusCode::FOUND);
+    // Signing up mailed a verification code first; the reset mail is the one with its link.
+    let is_reset = |m: &Received| m.data.contains("Subject: Reset your Flashmart password");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while got.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "nothing reached the sink");
+    while !got.lock().unwrap().iter().any(is_reset) {
+        assert!(Instant::now() < deadline, "no reset mail reached the sink");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let received = got.lock().unwrap().clone();
+    let received: Vec<Received> = got.lock().unwrap().iter().filter(|m| is_reset(m)).cloned().collect();
     assert_eq!(received.len(), 1, "kept once");
     let m = &received[0];
     assert_eq!(m.from, "shop@flashmart.test");
@@ -323,9 +432,10 @@ async fn mail_goes_out_over_smtp_and_a_refusal_is_tried_again() {
     assert!(parsed.body_text(0).unwrap().contains("https://shop.example/reset-password?token="), "links point at SHOP_PUBLIC_URL");
     assert_eq!(parsed.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("shop@flashmart.test"));
     assert!(Path::new(&app.data_dir().join("mail")).read_dir().map_or(true, |mut d| d.next().is_none()), "no files with SMTP");
-    let attempts = count(&app, "SELECT attempts FROM mail_outbox").await;
-    let sent = count(&app, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL").await;
-    assert_eq!(attempts, 2, "refused once, then sent");
-    assert_eq!(sent, 1);
+    // Both mails (the code, the reset) end up sent, the refused one after one more try, and
+    // the sink keeps each once.
+    common::saga::eventually(&app, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL", 2).await;
+    assert_eq!(count(&app, "SELECT SUM(attempts) FROM mail_outbox").await, 3);
+    assert_eq!(got.lock().unwrap().len(), 2);
     app.stop().await;
 }

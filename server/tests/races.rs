@@ -148,6 +148,7 @@ async fn admin(app: &TestApp) -> String {
         name: "Boss".into(),
         phone: None,
         role: Role::Admin,
+        email_verified: true,
     };
     let id = app.store().create_user(&user, Timestamp::now()).await.unwrap();
     session_cookie(app.store(), id).await

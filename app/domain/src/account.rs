@@ -335,6 +335,9 @@ pub struct CurrentUser {
     pub name: String,
     pub phone: Option<String>,
     pub role: Role,
+    /// Whether the email address was verified (a flash-sale purchase needs it).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 impl CurrentUser {

@@ -17,6 +17,7 @@ pub mod saga;
 pub mod sale;
 pub mod search;
 pub mod time;
+pub mod verification;
 
 pub use account::{Address, CurrentUser, FieldError, FieldErrors, PaymentKind, PaymentMethod, Role};
 pub use catalog::{

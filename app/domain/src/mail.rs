@@ -100,6 +100,27 @@ impl Sender<'_> {
     }
 }
 
+impl Sender<'_> {
+    /// "Verify your email address": the code, and a link that does the same.
+    pub fn verify_email(&self, to: &str, name: &str, code: &str, token: &str, minutes: i64) -> Mail {
+        let link = self.link(&format!("/verify-email?token={token}"));
+        self.compose(
+            MailKind::VerifyEmail,
+            to,
+            &format!("Your {} code: {code}", self.shop),
+            Body {
+                greeting: &format!("Hello {name},"),
+                paragraphs: &[
+                    format!("Your code is {code}. Enter it on your account page to verify this address; it works for {minutes} minutes."),
+                    "Or use the link below. Flash sales need a verified address.".to_string(),
+                ],
+                action: Some(("Verify my email address", &link)),
+                closing: "If you did not create an account, ignore this mail.",
+            },
+        )
+    }
+}
+
 /// What an order mail tells about the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderMail {

@@ -58,6 +58,7 @@ pub async fn signup(
         name,
         phone,
         role: Role::Customer,
+        email_verified: false,
     };
     let id = match state.store.create_user(&user, Timestamp::now()).await {
         Ok(id) => id,
@@ -74,6 +75,11 @@ pub async fn signup(
     };
     session::sign_in(id).await?;
     tracing::info!(user_id = id, "signed up");
+    // The address is verified by the code this mails (committed with its own row; a failure
+    // here leaves the account page's "Send a new code").
+    if let Err(e) = crate::api::verification::send_code(&state, id).await {
+        tracing::warn!(user_id = id, error = %e, "signup: the verification mail was not queued");
+    }
     leptos_axum::redirect(&safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_string()));
     Ok(())
 }

@@ -14,6 +14,9 @@ pub struct BuyResult {
     pub repeated: bool,
 }
 
+/// Why an unverified buyer cannot buy in a flash sale (the page says it beside the Buy button).
+pub const VERIFY_TO_BUY: &str = "Verify your email address to buy in a flash sale: enter the code we mailed you on your account page.";
+
 /// What a signed-in buyer can choose from at checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutChoices {
@@ -21,6 +24,9 @@ pub struct CheckoutChoices {
     pub payment_methods: Vec<PaymentMethod>,
     /// A fresh idempotency key for the form about to be rendered.
     pub idempotency_key: String,
+    /// Flash sales need a verified address.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// `GET /api/checkout/options` — `null` when not signed in.
@@ -36,6 +42,7 @@ pub async fn checkout_options() -> Result<Option<CheckoutChoices>, AppError> {
             .await
             .map_err(AppError::internal("payments"))?,
         idempotency_key: uuid::Uuid::new_v4().to_string(),
+        email_verified: user.email_verified,
     }))
 }
 
@@ -191,6 +198,9 @@ pub async fn buy(
     use shop_domain::{FieldErrors, Timestamp};
 
     let user = crate::auth::require_user().await?;
+    if !user.email_verified {
+        return Err(reject(AppError::Forbidden(VERIFY_TO_BUY.into())));
+    }
     crate::api::throttle(crate::auth::Write::Order, user.id).await?;
     let state = crate::state::app_state()?;
     let sale_id = crate::api::catalog::parse_id(&sale_id, "Sale").map_err(reject)?;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod orders;
 pub mod password_reset;
+pub mod verification;
 
 /// Records an error's status on the response, then hands the error back.
 #[cfg(feature = "ssr")]
@@ -29,6 +30,7 @@ pub fn form_page(server_fn_path: &str) -> Option<&'static str> {
         p if p.starts_with("/api/account/") => Some("/account"),
         "/api/orders/cancel" => Some("/orders"),
         "/api/password/forgot" => Some("/forgot-password"),
+        "/api/verify-email" => Some("/verify-email"),
         // Product pages hold these forms (and the reset page its link's token): the Referer.
         "/api/cart/add" | "/api/wishlist/add" | "/api/buy/product" | "/api/password/reset" => None,
         p if p.starts_with("/api/cart/") => Some("/cart"),

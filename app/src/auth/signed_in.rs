@@ -70,6 +70,7 @@ mod tests {
             name: name.into(),
             phone: None,
             role: Role::Customer,
+            email_verified: true,
         }
     }
 

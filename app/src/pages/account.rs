@@ -2,6 +2,7 @@ use crate::api::account::{
     account_overview, AddAddress, AddBankAccount, AddCard, ChangePassword, DeleteAddress,
     DeletePaymentMethod, LogoutEverywhere, SetMainAddress, UpdateProfile,
 };
+use crate::api::verification::{SendVerification, VerifyEmail};
 use crate::components::error_view::{login_required, ErrorView};
 use crate::components::form::{action_error, Field, FormError};
 use crate::AppError;
@@ -20,6 +21,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "card" => "Card added.",
         "bank" => "Bank account added.",
         "payment-removed" => "Payment method removed.",
+        "code-sent" => "We mailed you a new code. It works for 5 minutes.",
+        "verified" => "Email address verified: you can buy in flash sales.",
         _ => return None,
     })
 }
@@ -37,6 +40,9 @@ pub fn AccountPage() -> impl IntoView {
     let add_card = ServerAction::<AddCard>::new();
     let add_bank = ServerAction::<AddBankAccount>::new();
     let delete_payment = ServerAction::<DeletePaymentMethod>::new();
+    let verify = ServerAction::<VerifyEmail>::new();
+    let resend = ServerAction::<SendVerification>::new();
+    let verify_err = Signal::derive(move || action_error(verify).get().or_else(|| action_error(resend).get()));
     let (profile_err, password_err, address_err, card_err, bank_err) = (
         action_error(profile),
         action_error(password),
@@ -74,6 +80,21 @@ pub fn AccountPage() -> impl IntoView {
                                     {done.map(|n| view! { <div class="notice" role="status">{n}</div> })}
                                     <FormError error=list_err />
                                 </div>
+
+                                {(!user.email_verified).then(|| view! {
+                                    <section class="panel" id="account-verify" aria-labelledby="verify-h">
+                                        <h2 id="verify-h">"Verify your email address"</h2>
+                                        <p>{format!("We mailed a 6-digit code to {}. Flash sales need a verified address; browsing, the cart and the wishlist do not.", user.email)}</p>
+                                        <ActionForm action=verify attr:data-swap="account-notices account-verify" attr:class="stack-form" attr:novalidate=true>
+                                            <Field label="Code" name="code" error=verify_err autocomplete="one-time-code" required=true hint="6 digits, from the mail" />
+                                            <button type="submit">"Verify"</button>
+                                        </ActionForm>
+                                        <ActionForm action=resend attr:data-swap="account-notices account-verify">
+                                            <FormError error=verify_err />
+                                            <button type="submit" class="button-secondary">"Send a new code"</button>
+                                        </ActionForm>
+                                    </section>
+                                })}
 
                                 <section class="panel" id="account-profile" aria-labelledby="profile-h">
                                     <h2 id="profile-h">"Profile"</h2>

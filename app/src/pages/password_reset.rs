@@ -1,7 +1,9 @@
-//! `/forgot-password` (ask for a reset link by mail) and `/reset-password?token=` (choose a
-//! new password with it). Both are plain forms; the link's page checks the link first.
+//! `/forgot-password` (ask for a reset link by mail), `/reset-password?token=` (choose a new
+//! password with it), and `/verify-email?token=` (confirm an address from the mailed link).
+//! All plain forms; a link's page never acts on a GET (mail scanners open links).
 
 use crate::api::password_reset::{reset_link_works, ForgotPassword, ResetPassword, LINK_MINUTES};
+use crate::api::verification::ConfirmEmailLink;
 use crate::components::form::{action_error, echoed, Field, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -78,6 +80,24 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     })
                 }}
             </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let action = ServerAction::<ConfirmEmailLink>::new();
+    let error = action_error(action);
+    let token = use_query_map().read_untracked().get("token").or_else(|| echoed("token")).unwrap_or_default();
+    view! {
+        <Title text="Verify your email address" />
+        <section class="auth-page">
+            <h1>"Verify your email address"</h1>
+            <ActionForm action=action attr:class="stack-form">
+                <FormError error=error />
+                <input type="hidden" name="token" value=token />
+                <button type="submit">"Verify my email address"</button>
+            </ActionForm>
         </section>
     }
 }

@@ -93,6 +93,14 @@ fn BuyBox(
     if !matches!(status, SaleStatus::Live | SaleStatus::Upcoming) {
         return view! { <FormError error=error /> }.into_any();
     }
+    if !c.email_verified {
+        return view! {
+            <p class="notice" data-testid="verify-to-buy">
+                {crate::api::checkout::VERIFY_TO_BUY} " " <a href="/account#account-verify">"Open your account"</a>
+            </p>
+        }
+        .into_any();
+    }
     let key = c.idempotency_key.clone();
     let (need_address, need_card) = (c.addresses.is_empty(), c.payment_methods.is_empty());
     view! {

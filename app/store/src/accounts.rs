@@ -14,6 +14,9 @@ pub struct NewUser {
     pub name: String,
     pub phone: Option<String>,
     pub role: Role,
+    /// Accounts made by the shop itself (the admin CLI, tools) start verified; a signup does
+    /// not (its address is verified by mail).
+    pub email_verified: bool,
 }
 
 /// Why a signup could not be stored.
@@ -56,16 +59,17 @@ fn user_from_row(row: &AnyRow) -> Result<CurrentUser> {
         name: row.try_get("name")?,
         phone: row.try_get("phone")?,
         role: Role::parse(&role).ok_or(StoreError::Corrupt("users.role"))?,
+        email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
     })
 }
 
-const USER_COLUMNS: &str = "id, username, email, name, phone, role";
+const USER_COLUMNS: &str = "id, username, email, name, phone, role, email_verified_at";
 
 impl Store {
     pub async fn create_user(&self, u: &NewUser, now: Timestamp) -> Result<i64, CreateUserError> {
         let res = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO users (email, username, password_hash, name, phone, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            "INSERT INTO users (email, username, password_hash, name, phone, role, created_at, updated_at, \
+             email_verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
         )
         .bind(&u.email)
         .bind(&u.username)
@@ -74,6 +78,7 @@ impl Store {
         .bind(&u.phone)
         .bind(u.role.as_str())
         .bind(now.millis())
+        .bind(u.email_verified.then_some(now.millis()))
         .fetch_one(&self.writer)
         .await;
         match res {
@@ -185,7 +190,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<(Vec<u8>, Option<i64>, Option<CurrentUser>)>> {
         let row = sqlx::query(
-            "SELECT s.data, s.user_id AS session_user, u.id, u.username, u.email, u.name, u.phone, u.role \
+            "SELECT s.data, s.user_id AS session_user, u.id, u.username, u.email, u.name, u.phone, u.role, \
+             u.email_verified_at \
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
         )
         .bind(id)

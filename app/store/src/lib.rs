@@ -26,6 +26,7 @@ mod search_pg;
 mod seed;
 mod sim_ledger;
 mod sql;
+mod verification;
 mod word_stats;
 
 pub use accounts::{CreateUserError, NewAddress, NewPaymentMethod, NewUser};

@@ -222,6 +222,13 @@ impl TestApp {
     }
 
     /// GET a page and parse it.
+    /// GET a page as the browser holding `cookie`, and parse it.
+    pub async fn page_as(&self, cookie: &str, path: &str) -> (StatusCode, Page) {
+        let res = self.another_browser().get(self.url(path)).header("cookie", cookie).send().await.expect("request");
+        let status = res.status();
+        (status, Page::parse(&res.text().await.expect("body")))
+    }
+
     pub async fn page(&self, path: &str) -> (StatusCode, Page) {
         let (s, body) = self.get(path).await;
         (s, Page::parse(&body))
