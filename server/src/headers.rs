@@ -22,6 +22,12 @@ const PERSONAL: &[&str] = &[
     "/admin",
     "/login",
     "/signup",
+    // Their URLs carry one-time tokens: never kept by a cache.
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+    "/api/password",
+    "/api/verify-email",
     "/api/account",
     "/api/orders",
     "/api/order",
@@ -65,7 +71,7 @@ mod tests {
     #[test]
     fn personal_paths() {
         for p in
-            ["/account", "/orders/7", "/admin", "/admin/products/3", "/api/order", "/api/cart/add", "/api/me"]
+            ["/account", "/orders/7", "/admin", "/admin/products/3", "/api/order", "/api/cart/add", "/api/me", "/reset-password", "/verify-email", "/api/password/reset"]
         {
             assert!(is_personal(p), "{p}");
         }
