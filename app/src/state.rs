@@ -26,22 +26,9 @@ pub struct Services {
     pub uploads_dir: std::path::PathBuf,
     /// Users read with their session this instant (one query resolves who is asking).
     pub signed_in: crate::auth::SignedIn,
-    /// Who the shop's mails come from and where their links point.
-    pub mail: ShopMail,
-}
-
-/// The shop's name and public address, for the mails the web tier writes into the outbox.
-#[derive(Clone, Debug)]
-pub struct ShopMail {
-    pub shop_name: String,
-    /// `SHOP_PUBLIC_URL`, without a trailing `/`.
-    pub public_url: String,
-}
-
-impl ShopMail {
-    pub fn sender(&self) -> shop_domain::mail::Sender<'_> {
-        shop_domain::mail::Sender { shop: &self.shop_name, public_url: &self.public_url }
-    }
+    /// Who the shop's mails come from and where their links point (the same the store
+    /// signs order mails with).
+    pub mail: shop_store::MailSender,
 }
 
 impl From<Services> for AppState {

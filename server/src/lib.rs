@@ -166,11 +166,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Some(l) => l.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?,
         None => config.addr,
     };
-    let public_url = config.mail.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let mail_sender = shop_store::MailSender {
+        shop: SHOP_NAME.into(),
+        public_url: config.mail.public_url.clone().unwrap_or_else(|| format!("http://{bound}")),
+    };
     let store = Store::connect(&config.database_url, config.db_max_connections)
         .await?
         .with_catalog_cache(config.catalog_cache)
-        .with_mail_sender(shop_store::MailSender { shop: SHOP_NAME.into(), public_url: public_url.clone() });
+        .with_mail_sender(mail_sender.clone());
     store.migrate().await?;
     let secrets = shop_security::SecretBox::new(&load_secret_key(&config)?)
         .map_err(|e| StartError::SecretKey(e.to_string()))?;
@@ -259,7 +262,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secrets,
         limits: app::auth::Limits::new(config.limits),
         signed_in: app::auth::SignedIn::default(),
-        mail: app::state::ShopMail { shop_name: SHOP_NAME.into(), public_url },
+        mail: mail_sender,
     });
     let limits = state.limits.clone();
     let sessions =

@@ -106,6 +106,20 @@ impl Events {
     }
 }
 
+/// Each stream `path`, opened by the browser holding `cookie` (or none), is refused with
+/// `want` and a body that says why.
+async fn refused(app: &TestApp, cases: &[(&str, Option<&str>, StatusCode)]) {
+    for &(path, cookie, want) in cases {
+        let mut req = app.another_browser().get(app.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), want, "{path} as {cookie:?}");
+        assert!(!res.text().await.unwrap().is_empty(), "{path}: says why");
+    }
+}
+
 /// One unit each for buyers `buyers` (made first, so the purchases follow each other closely).
 async fn buy_units(app: &TestApp, sale_id: i64, buyers: std::ops::Range<i64>) {
     let mut shoppers = Vec::new();
@@ -180,21 +194,17 @@ async fn only_the_buyer_may_follow_an_order(app: &TestApp) {
     let buyer = buyer_cookie(app, order).await;
     let (_, stranger, _, _) = shopper(app, 2).await;
     let path = format!("/api/live/orders/{order}");
-    for (path, cookie, want) in [
-        (path.as_str(), None, StatusCode::UNAUTHORIZED),
-        (path.as_str(), Some(stranger.as_str()), StatusCode::NOT_FOUND),
-        ("/api/live/orders/987654", Some(buyer.as_str()), StatusCode::NOT_FOUND),
-        ("/api/live/orders/abc", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
-        ("/api/live/orders/0", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
-    ] {
-        let mut req = app.another_browser().get(app.url(path));
-        if let Some(cookie) = cookie {
-            req = req.header("cookie", cookie);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), want, "{path} as {cookie:?}");
-        assert!(!res.text().await.unwrap().is_empty(), "{path}: says why");
-    }
+    refused(
+        app,
+        &[
+            (path.as_str(), None, StatusCode::UNAUTHORIZED),
+            (path.as_str(), Some(stranger.as_str()), StatusCode::NOT_FOUND),
+            ("/api/live/orders/987654", Some(buyer.as_str()), StatusCode::NOT_FOUND),
+            ("/api/live/orders/abc", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
+            ("/api/live/orders/0", Some(buyer.as_str()), StatusCode::BAD_REQUEST),
+        ],
+    )
+    .await;
     // No workers run here: the order stays placed, one timeline entry, cancellable.
     let mut events = Events::open_as(app, &path, &buyer).await;
     assert_eq!(events.next().await.as_deref(), Some("PENDING:1:1"));
@@ -240,20 +250,17 @@ async fn staff_watch_the_gate_decide(app: &TestApp) {
     app.store().set_role(admin_id, shop_domain::Role::Admin, shop_domain::Timestamp::now()).await.unwrap();
     let admin = session_cookie(app.store(), admin_id).await;
     let path = format!("/api/live/admin/sales/{on_sale}");
-    for (path, cookie, want) in [
-        (path.as_str(), None, StatusCode::FORBIDDEN),
-        (path.as_str(), Some(customer.as_str()), StatusCode::FORBIDDEN),
-        ("/api/live/admin/sales", Some(customer.as_str()), StatusCode::FORBIDDEN),
-        ("/api/live/admin/sales/987654", Some(admin.as_str()), StatusCode::NOT_FOUND),
-        ("/api/live/admin/sales/abc", Some(admin.as_str()), StatusCode::BAD_REQUEST),
-    ] {
-        let mut req = app.another_browser().get(app.url(path));
-        if let Some(cookie) = cookie {
-            req = req.header("cookie", cookie);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), want, "{path} as {cookie:?}");
-    }
+    refused(
+        app,
+        &[
+            (path.as_str(), None, StatusCode::FORBIDDEN),
+            (path.as_str(), Some(customer.as_str()), StatusCode::FORBIDDEN),
+            ("/api/live/admin/sales", Some(customer.as_str()), StatusCode::FORBIDDEN),
+            ("/api/live/admin/sales/987654", Some(admin.as_str()), StatusCode::NOT_FOUND),
+            ("/api/live/admin/sales/abc", Some(admin.as_str()), StatusCode::BAD_REQUEST),
+        ],
+    )
+    .await;
     let mut events = Events::open_as(app, &path, &admin).await;
     assert_eq!(events.next().await, Some(format!("{on_sale}:0:0:0:0:-")), "nothing decided, not loaded yet");
 

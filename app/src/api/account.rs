@@ -99,11 +99,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let user = crate::auth::require_user().await?;
     let state = crate::state::app_state()?;
     let ip = crate::state::client_ip().await;
-    state
-        .limits
-        .auth
-        .attempt(&[format!("password-ip:{ip}"), format!("password-user:{}", user.id)])
-        .map_err(|s| reject(AppError::TooManyRequests(s)))?;
+    crate::api::auth::limit(vec![format!("password-ip:{ip}"), format!("password-user:{}", user.id)])?;
     let stored = state.store.password_hash(user.id).await.map_err(AppError::internal("password hash"))?;
     if !password::verify(current_password, stored).await {
         return Err(reject(AppError::field("current_password", "That's not your current password.")));

@@ -5,16 +5,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use shop_domain::CurrentUser;
 
+/// Counts an attempt against each key of the sign-in budget (sign-up, login, password
+/// reset); 429 with the wait when over budget.
 #[cfg(feature = "ssr")]
-mod imp {
-    use crate::api::reject;
-    use crate::AppError;
-
-    /// Counts an attempt against each key; 429 with the wait when over budget.
-    pub fn limit(keys: Vec<String>) -> Result<(), AppError> {
-        let state = crate::state::app_state()?;
-        state.limits.auth.attempt(&keys).map_err(|secs| reject(AppError::TooManyRequests(secs)))
-    }
+pub(crate) fn limit(keys: Vec<String>) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    state.limits.auth.attempt(&keys).map_err(|secs| crate::api::reject(AppError::TooManyRequests(secs)))
 }
 
 /// `POST /api/signup` — fields `email`, `username`, `password`, `name`, optional `phone`, `next`.
@@ -35,7 +31,7 @@ pub async fn signup(
     use shop_store::{CreateUserError, NewUser};
 
     let ip = crate::state::client_ip().await;
-    imp::limit(vec![format!("signup-ip:{ip}"), format!("signup-email:{}", email.trim().to_lowercase())])?;
+    limit(vec![format!("signup-ip:{ip}"), format!("signup-email:{}", email.trim().to_lowercase())])?;
 
     let mut errors = FieldErrors::default();
     let email_v = errors.check("email", Email::parse(&email));
@@ -96,14 +92,14 @@ pub async fn login(
     use crate::auth::{password as pw, session};
 
     let ip = crate::state::client_ip().await;
-    imp::limit(vec![format!("login-ip:{ip}")])?;
+    limit(vec![format!("login-ip:{ip}")])?;
     if login.trim().is_empty() || password.is_empty() {
         return Err(reject(AppError::Unauthorized("Enter your email or username and your password.".into())));
     }
     let state = crate::state::app_state()?;
     let found = state.store.credentials(&login).await.map_err(AppError::internal("login lookup"))?;
     // One budget per account, whichever of its names was typed; an unknown name has its own.
-    imp::limit(vec![match &found {
+    limit(vec![match &found {
         Some((id, _)) => format!("login-account:#{id}"),
         None => format!("login-name:{}", login.trim().to_lowercase()),
     }])?;

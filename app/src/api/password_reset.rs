@@ -22,12 +22,8 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
 
     let email = Email::parse(&email).map_err(|m| reject(AppError::field("email", m)))?;
     let ip = crate::state::client_ip().await;
+    crate::api::auth::limit(vec![format!("forgot-ip:{ip}"), format!("forgot-email:{}", email.as_str())])?;
     let state = crate::state::app_state()?;
-    state
-        .limits
-        .auth
-        .attempt(&[format!("forgot-ip:{ip}"), format!("forgot-email:{}", email.as_str())])
-        .map_err(|s| reject(AppError::TooManyRequests(s)))?;
     let (token, hash) = shop_security::tokens::new_token();
     let now = Timestamp::now();
     let sender = state.mail.sender();
@@ -75,8 +71,8 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     use shop_store::ResetOutcome;
 
     let ip = crate::state::client_ip().await;
+    crate::api::auth::limit(vec![format!("reset-ip:{ip}")])?;
     let state = crate::state::app_state()?;
-    state.limits.auth.attempt(&[format!("reset-ip:{ip}")]).map_err(|s| reject(AppError::TooManyRequests(s)))?;
     let hash = shop_security::tokens::token_hash(token.trim());
     let expired = || reject(AppError::BadRequest("This link has expired or was used already. Ask for a new one.".into()));
     let user = state

@@ -9,15 +9,14 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let error = action_error(action);
     let next = echoed("next").or_else(|| use_query_map().read_untracked().get("next"));
-    let done = use_query_map().read_untracked().get("done");
-    let signed_out = done.as_deref() == Some("signed-out");
-    let verified = done.as_deref() == Some("verified");
     view! {
         <Title text="Log in" />
         <section class="auth-page">
             <h1>"Log in"</h1>
-            {signed_out.then(|| view! { <div class="notice" role="status">"You are signed out on every device."</div> })}
-            {verified.then(|| view! { <div class="notice" role="status">"Email address verified. Log in to continue."</div> })}
+            {super::done_notice(&[
+                ("signed-out", "You are signed out on every device."),
+                ("verified", "Email address verified. Log in to continue."),
+            ])}
             <ActionForm action=action attr:class="stack-form" attr:novalidate=true>
                 <FormError error=error />
                 <Field label="Email or username" name="login" error=error autocomplete="username" required=true />

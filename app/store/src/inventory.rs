@@ -19,7 +19,7 @@
 use crate::{Cancel, CancelledBy, NewOrder, Placed, Released, Result as StoreResult, Store, StoreError};
 use shop_domain::gate::{Decision, GateError, GateItem, ReserveRequest, StockGate};
 use shop_domain::activity::SaleActivity;
-use shop_domain::Timestamp;
+use shop_domain::{SaleSummary, Timestamp};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,16 @@ impl Inventory {
         let item = GateItem::Sale(sale_id);
         let (tally, remaining) = tokio::try_join!(self.gate.tally(sale_id, now), self.gate.available(item))?;
         Ok(SaleActivity { sale_id, quantity, remaining, tally, now_sec: now.millis().div_euclid(1000) })
+    }
+
+    /// [`activity`](Self::activity) of each sale, in the order given (the live sales the
+    /// dashboard lists; its live stream compares the same figures).
+    pub async fn activities(&self, sales: &[SaleSummary], now: Timestamp) -> Result<Vec<SaleActivity>, GateError> {
+        let mut all = Vec::with_capacity(sales.len());
+        for sale in sales {
+            all.push(self.activity(sale.id, sale.quantity, now).await?);
+        }
+        Ok(all)
     }
 
     /// Asks the gate; when it has not seen the item yet, loads it from the database and asks

@@ -16,19 +16,31 @@ use sqlx::Row;
 #[derive(Debug, Clone)]
 pub struct MailSender {
     pub shop: String,
+    /// `SHOP_PUBLIC_URL`, without a trailing `/`.
     pub public_url: String,
 }
 
-/// Queues the mail for order `order_id`'s new `status` in `tx` (the transaction that moved it).
-/// `refund`: a payment was taken that the compensation gives back.
+impl MailSender {
+    /// The domain's composer for this shop (the web tier writes its own mails with it too).
+    pub fn sender(&self) -> Sender<'_> {
+        Sender { shop: &self.shop, public_url: &self.public_url }
+    }
+}
+
+/// Queues the mail for order `order_id`, moved from status `from` to `status`, in `tx` (the
+/// transaction that moved it; a new order is PENDING to PENDING). The mail says a refund is on
+/// its way when a payment had been taken (PAID or SHIPPING) and the order failed or was
+/// cancelled.
 pub(crate) async fn queue_order_mail(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     sender: &MailSender,
     order_id: i64,
+    from: OrderStatus,
     status: OrderStatus,
-    refund: bool,
     now: Timestamp,
 ) -> Result<()> {
+    use OrderStatus as S;
+    let refund = matches!(from, S::Paid | S::Shipping) && matches!(status, S::Failed | S::Cancelled);
     let row = sqlx::query(
         "SELECT u.email, u.name, o.total, o.failure_reason FROM orders o JOIN users u ON u.id = o.user_id          WHERE o.id = $1",
     )
@@ -53,7 +65,7 @@ pub(crate) async fn queue_order_mail(
     };
     let to: String = row.try_get("email")?;
     let name: String = row.try_get("name")?;
-    let mail = Sender { shop: &sender.shop, public_url: &sender.public_url }.order_update(&to, &name, &order);
+    let mail = sender.sender().order_update(&to, &name, &order);
     queue(tx, &mail, now).await?;
     Ok(())
 }

@@ -254,7 +254,8 @@ impl Store {
             .await?;
         enqueue(&mut tx, &event_id, "orders", &order_id.to_string(), "order.placed", &payload, now).await?;
         if let Some(sender) = &self.mail_sender {
-            crate::mail::queue_order_mail(&mut tx, sender, order_id, OrderStatus::Pending, false, now).await?;
+            crate::mail::queue_order_mail(&mut tx, sender, order_id, OrderStatus::Pending, OrderStatus::Pending, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(Placed::Created(order_id))
@@ -338,8 +339,7 @@ impl Store {
         enqueue(&mut tx, &event_id, "orders", &order_id.to_string(), "order.cancelled", &payload, now)
             .await?;
         if let Some(sender) = &self.mail_sender {
-            let refund = status == OrderStatus::Paid;
-            crate::mail::queue_order_mail(&mut tx, sender, order_id, OrderStatus::Cancelled, refund, now).await?;
+            crate::mail::queue_order_mail(&mut tx, sender, order_id, status, OrderStatus::Cancelled, now).await?;
         }
         let items =
             sqlx::query("SELECT product_id, sale_id FROM order_lines WHERE order_id = $1 ORDER BY id")

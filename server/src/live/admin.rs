@@ -11,12 +11,9 @@
 use crate::web::WebState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use shop_domain::activity::SaleActivity;
 use shop_domain::Timestamp;
-use std::convert::Infallible;
 use std::time::Duration;
 use tower_sessions::Session;
 
@@ -60,36 +57,13 @@ async fn follow(state: WebState, session: Session, watch: Watch) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, "try again in a moment").into_response();
         }
     };
-    let poll = state.live.poll().max(ADMIN_POLL);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stopped = state.live.stopped();
-    let versions = futures::stream::unfold((state, Some(first), String::new(), tick), move |(state, next, last, mut tick)| async move {
-        let mut next = next;
-        loop {
-            let v = match next.take() {
-                Some(v) => v,
-                None => {
-                    tick.tick().await;
-                    match version(&state, watch).await {
-                        Ok(Some(v)) => v,
-                        Ok(None) => return None,
-                        Err(e) => {
-                            tracing::warn!(?watch, error = %e, "live admin: reading the activity failed");
-                            continue;
-                        }
-                    }
-                }
-            };
-            if v != last {
-                return Some((v.clone(), (state, None, v, tick)));
-            }
-        }
-    });
-    let events = versions
-        .map(|v| Ok::<_, Infallible>(Event::default().data(v)))
-        .take_until(stopped.cancelled_owned());
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+    let (poll, stopped) = (state.live.poll().max(ADMIN_POLL), state.live.stopped());
+    let read = move || {
+        let state = state.clone();
+        async move { version(&state, watch).await }
+    };
+    // Sales never settle: the stream runs while the page is open.
+    super::versions::version_events(format!("{watch:?}"), first, poll, |_| false, stopped, read)
 }
 
 /// Whether the session's user is staff (read fresh: a demoted admin stops at once).
@@ -116,10 +90,7 @@ async fn version(state: &WebState, watch: Watch) -> Result<Option<String>, Strin
         }
         Watch::Live => {
             let sales = app.store.admin_live_sales(now).await.map_err(|e| e.to_string())?;
-            let mut all = Vec::with_capacity(sales.len());
-            for s in &sales {
-                all.push(app.inventory.activity(s.id, s.quantity, now).await.map_err(|e| e.to_string())?);
-            }
+            let all = app.inventory.activities(&sales, now).await.map_err(|e| e.to_string())?;
             Ok(Some(SaleActivity::versions(&all)))
         }
     }

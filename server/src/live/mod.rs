@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod admin;
 mod orders;
+mod versions;
 pub use orders::order;
 
 /// How often a watched sale's count is read by default (`SHOP_LIVE_POLL_MS`): a page gets at

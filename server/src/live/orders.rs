@@ -13,11 +13,8 @@
 use crate::web::WebState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use shop_domain::OrderProgress;
-use std::convert::Infallible;
 use tower_sessions::Session;
 
 /// `GET /api/live/orders/{id}`.
@@ -42,49 +39,18 @@ pub async fn order(State(state): State<WebState>, session: Session, Path(id): Pa
             return (StatusCode::SERVICE_UNAVAILABLE, "try again in a moment").into_response();
         }
     };
-    // The first read is the one just made: the next is one poll from now (a plain `interval`
-    // would tick at once and read the order twice as the stream opens).
-    let poll = state.live.poll();
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let start = Follow { next: Some(first), last: None, tick };
-    let versions = futures::stream::unfold(start, move |mut f| {
+    let read = move || {
         let store = store.clone();
         async move {
-            if f.last.is_some_and(|last| last.status.is_final()) {
-                return None;
-            }
-            loop {
-                let progress = match f.next.take() {
-                    Some(progress) => progress,
-                    None => {
-                        f.tick.tick().await;
-                        match store.order_progress(user_id, id).await {
-                            Ok(Some(progress)) => progress,
-                            Ok(None) => return None,
-                            Err(e) => {
-                                tracing::warn!(order_id = id, error = %e, "live order: reading the order failed");
-                                continue;
-                            }
-                        }
-                    }
-                };
-                if f.last != Some(progress) {
-                    f.last = Some(progress);
-                    return Some((progress.version(), f));
-                }
-            }
+            store.order_progress(user_id, id).await.map(|p| p.map(|p| p.version())).map_err(|e| e.to_string())
         }
-    });
-    let events = versions
-        .map(|version| Ok::<_, Infallible>(Event::default().data(version)))
-        .take_until(state.live.stopped().cancelled_owned());
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
-}
-
-struct Follow {
-    /// Read before the stream opened (so a missing order is a 404, not an empty stream).
-    next: Option<OrderProgress>,
-    last: Option<OrderProgress>,
-    tick: tokio::time::Interval,
+    };
+    super::versions::version_events(
+        format!("order {id}"),
+        first.version(),
+        state.live.poll(),
+        OrderProgress::settled,
+        state.live.stopped(),
+        read,
+    )
 }

@@ -32,10 +32,13 @@ async fn activity(
     quantity: i64,
     now: shop_domain::Timestamp,
 ) -> Result<SaleActivity, AppError> {
-    state.inventory.activity(sale_id, quantity, now).await.map_err(|e| {
-        tracing::error!(sale_id, error = %e, "sale activity: the stock gate did not answer");
-        crate::api::reject(AppError::Unavailable("The stock gate is not answering; try again in a moment.".into()))
-    })
+    state.inventory.activity(sale_id, quantity, now).await.map_err(|e| gate_unavailable(Some(sale_id), e))
+}
+
+#[cfg(feature = "ssr")]
+fn gate_unavailable(sale_id: Option<i64>, e: shop_domain::gate::GateError) -> AppError {
+    tracing::error!(?sale_id, error = %e, "sale activity: the stock gate did not answer");
+    crate::api::reject(AppError::Unavailable("The stock gate is not answering; try again in a moment.".into()))
 }
 
 /// Each live sale's activity, in the sales' order; each sale's remaining count becomes the
@@ -46,13 +49,11 @@ pub(crate) async fn live_activity(
     sales: &mut [shop_domain::SaleSummary],
     now: shop_domain::Timestamp,
 ) -> Result<Vec<SaleActivity>, AppError> {
-    let mut all = Vec::with_capacity(sales.len());
-    for sale in sales {
-        let a = activity(state, sale.id, sale.quantity, now).await?;
+    let all = state.inventory.activities(sales, now).await.map_err(|e| gate_unavailable(None, e))?;
+    for (sale, a) in sales.iter_mut().zip(&all) {
         if let Some(left) = a.remaining {
             *sale = sale.clone().with_remaining(left);
         }
-        all.push(a);
     }
     Ok(all)
 }

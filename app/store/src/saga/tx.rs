@@ -90,9 +90,7 @@ impl SagaTx {
         let moved = self.move_order_row(order_id, from, to, failure_reason).await?;
         if moved && from.status != to.status {
             if let Some(sender) = self.mail_sender.clone() {
-                use shop_domain::OrderStatus as S;
-                let refund = matches!(from.status, S::Paid | S::Shipping) && matches!(to.status, S::Failed | S::Cancelled);
-                crate::mail::queue_order_mail(&mut self.tx, &sender, order_id, to.status, refund, self.now).await?;
+                crate::mail::queue_order_mail(&mut self.tx, &sender, order_id, from.status, to.status, self.now).await?;
             }
         }
         Ok(moved)
