@@ -4,7 +4,7 @@ use crate::components::{footer::Footer, header::Header};
 use crate::pages::admin::{
     audit::AuditPage, dashboard::DashboardPage, dead_letters::DeadLettersPage, order::AdminOrderPage,
     orders::AdminOrdersPage, product_form::EditProductPage, product_form::NewProductPage,
-    products::AdminProductsPage, sale_form::EditSalePage, sale_form::NewSalePage, sales::AdminSalesPage,
+    products::AdminProductsPage, returns::AdminReturnsPage, sale_form::EditSalePage, sale_form::NewSalePage, sales::AdminSalesPage,
     AdminLayout,
 };
 use crate::pages::cart::{CartPage, WishlistPage};
@@ -125,6 +125,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sales/:id") view=EditSalePage ssr=SsrMode::Async />
                         <Route path=path!("/orders") view=AdminOrdersPage ssr=SsrMode::Async />
                         <Route path=path!("/orders/:id") view=AdminOrderPage ssr=SsrMode::Async />
+                        <Route path=path!("/returns") view=AdminReturnsPage ssr=SsrMode::Async />
                         <Route path=path!("/dead-letters") view=DeadLettersPage ssr=SsrMode::Async />
                         <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                     </ParentRoute>

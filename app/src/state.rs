@@ -29,6 +29,8 @@ pub struct Services {
     /// Who the shop's mails come from and where their links point (the same the store
     /// signs order mails with).
     pub mail: shop_store::MailSender,
+    /// How long after delivery a return may be requested (`SHOP_RETURN_DAYS`).
+    pub returns: shop_domain::returns::ReturnPolicy,
 }
 
 impl From<Services> for AppState {

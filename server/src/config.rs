@@ -98,6 +98,9 @@ pub struct Config {
     pub saga: crate::saga::SagaSettings,
     /// `SHOP_SMTP_URL`, `SHOP_MAIL_FROM`, `SHOP_PUBLIC_URL`, `SHOP_MAIL_RETRY_MS`.
     pub mail: crate::mail::MailSettings,
+    /// `SHOP_RETURN_DAYS`: how long after delivery a buyer may ask for a return (0 to 365;
+    /// default 14; 0 turns returns off).
+    pub returns: shop_domain::returns::ReturnPolicy,
 }
 
 /// Never print the secret key.
@@ -296,8 +299,12 @@ impl Config {
         };
         let kafka_partitions = number("SHOP_KAFKA_PARTITIONS", 6, 1_000)?.max(1) as i32;
         let mail = crate::mail::MailSettings::from_lookup(&get, mode)?;
+        let returns = shop_domain::returns::ReturnPolicy {
+            days: number("SHOP_RETURN_DAYS", shop_domain::returns::DEFAULT_DAYS as u64, 365)? as i64,
+        };
         Ok(Config {
             mail,
+            returns,
             web: true,
             roles: crate::saga::Role::ALL.to_vec(),
             kafka_partitions,

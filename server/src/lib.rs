@@ -263,6 +263,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         limits: app::auth::Limits::new(config.limits),
         signed_in: app::auth::SignedIn::default(),
         mail: mail_sender,
+        returns: config.returns,
     });
     let limits = state.limits.clone();
     let sessions =

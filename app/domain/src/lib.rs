@@ -13,6 +13,7 @@ pub mod mail;
 pub mod money;
 pub mod order;
 pub mod providers;
+pub mod returns;
 pub mod saga;
 pub mod sale;
 pub mod search;

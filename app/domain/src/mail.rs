@@ -11,6 +11,7 @@ pub enum MailKind {
     PasswordReset,
     VerifyEmail,
     Order,
+    Return,
 }
 
 impl MailKind {
@@ -19,11 +20,12 @@ impl MailKind {
             MailKind::PasswordReset => "PASSWORD_RESET",
             MailKind::VerifyEmail => "VERIFY_EMAIL",
             MailKind::Order => "ORDER",
+            MailKind::Return => "RETURN",
         }
     }
 
     pub fn parse(s: &str) -> Option<MailKind> {
-        [MailKind::PasswordReset, MailKind::VerifyEmail, MailKind::Order].into_iter().find(|k| k.as_str() == s)
+        [MailKind::PasswordReset, MailKind::VerifyEmail, MailKind::Order, MailKind::Return].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -176,6 +178,63 @@ impl Sender<'_> {
     }
 }
 
+/// What a return mail tells about the return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnMail {
+    pub order_id: i64,
+    pub status: crate::returns::ReturnStatus,
+    /// (product name, units returned).
+    pub lines: Vec<(String, i64)>,
+    pub amount: Money,
+    /// Why staff refused it.
+    pub note: Option<String>,
+    /// The payment method the refund goes to (masked).
+    pub payment_label: String,
+}
+
+impl Sender<'_> {
+    /// The mail for each step of a return: requested, approved, refused, refunded.
+    pub fn return_update(&self, to: &str, name: &str, r: &ReturnMail) -> Mail {
+        use crate::returns::ReturnStatus as R;
+        let id = r.order_id;
+        let (subject, news) = match r.status {
+            R::Requested => (
+                format!("Return requested for order #{id}"),
+                "We have your return request and will answer it soon. Keep the items until then.".to_string(),
+            ),
+            R::Approved => (
+                format!("Return approved for order #{id}"),
+                format!("We approved your return: {} is being refunded to {}.", r.amount, r.payment_label),
+            ),
+            R::Refused => (
+                format!("Return refused for order #{id}"),
+                format!(
+                    "We could not accept your return: {}.",
+                    r.note.as_deref().unwrap_or("it does not meet our return conditions").trim_end_matches('.')
+                ),
+            ),
+            R::Refunded => (
+                format!("Refund sent for order #{id}"),
+                format!("We refunded {} to {} for your return.", r.amount, r.payment_label),
+            ),
+        };
+        let items: Vec<String> = r.lines.iter().map(|(n, q)| format!("{q} × {n}")).collect();
+        let paragraphs = vec![news, format!("Returned: {}.", items.join("; "))];
+        let link = self.link(&format!("/orders/{id}"));
+        self.compose(
+            MailKind::Return,
+            to,
+            &subject,
+            Body {
+                greeting: &format!("Hello {name},"),
+                paragraphs: &paragraphs,
+                action: Some(("See your order", &link)),
+                closing: "Thank you for shopping with us.",
+            },
+        )
+    }
+}
+
 /// What a mail says, in order.
 struct Body<'a> {
     greeting: &'a str,
@@ -219,6 +278,27 @@ mod tests {
         assert!(m.html.contains("Hello &lt;Ann &amp; Co&gt;,") && !m.html.contains("<Ann"));
         assert!(m.text.contains("30 minutes") && m.html.contains("30 minutes"));
         assert!(m.text.ends_with("— Flashmart\n"));
+    }
+
+    #[test]
+    fn return_mails_say_what_happened_and_escape_the_note() {
+        use crate::returns::ReturnStatus;
+        let mut r = ReturnMail {
+            order_id: 5,
+            status: ReturnStatus::Refused,
+            lines: vec![("Mug".to_string(), 1)],
+            amount: Money::from_minor(1_250),
+            note: Some("<worn> & washed.".into()),
+            payment_label: "Visa •••• 4242".into(),
+        };
+        let m = SHOP.return_update("ann@example.com", "Ann", &r);
+        assert_eq!((m.kind, m.subject.as_str()), (MailKind::Return, "Return refused for order #5"));
+        assert!(m.text.contains("<worn> & washed") && m.html.contains("&lt;worn&gt; &amp; washed"));
+        assert!(!m.html.contains("<worn>") && m.text.contains("1 × Mug"));
+        r.status = ReturnStatus::Refunded;
+        let m = SHOP.return_update("ann@example.com", "Ann", &r);
+        assert!(m.text.contains("We refunded $12.50 to Visa •••• 4242"), "{}", m.text);
+        assert!(m.text.contains("https://shop.example/orders/5") && !m.text.contains("worn"));
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub fn refusal(decision: Decision) -> Option<(u16, String)> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
+    /// The line's own id (a return names the lines it sends back).
+    pub line_id: i64,
     pub product_id: i64,
     pub name: String,
     pub quantity: i64,
@@ -135,6 +137,11 @@ pub struct OrderDetail {
     pub events: Vec<OrderEvent>,
     /// Whether it may still be cancelled ([`crate::saga::SagaState::may_cancel`]).
     pub cancellable: bool,
+    pub delivered_at: Option<Timestamp>,
+    /// Its return, once one was requested.
+    pub return_info: Option<crate::returns::ReturnInfo>,
+    /// Until when the buyer may still ask for a return (`None`: they may not, or not any more).
+    pub return_until: Option<Timestamp>,
 }
 
 /// How far an order has come, as its page shows it: the status, how many timeline entries it

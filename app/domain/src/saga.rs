@@ -110,6 +110,10 @@ kinds! {
     DeliveryCancelRequested = "delivery.cancel_requested" on DELIVERIES,
     StockCommitRequested = "stock.commit_requested" on STOCK,
     StockReleaseRequested = "stock.release_requested" on STOCK,
+    // An approved return (staff, on the admin order page): refund the returned lines, and put
+    // their units back into the product's regular stock.
+    ReturnRefundRequested = "return.refund_requested" on PAYMENTS,
+    ReturnRestockRequested = "return.restock_requested" on STOCK,
     // Replies from the workers.
     PaymentCaptured = "payment.captured" on PAYMENTS,
     PaymentDeclined = "payment.declined" on PAYMENTS,
@@ -137,6 +141,8 @@ impl EventKind {
                 | DeliveryCancelRequested
                 | StockCommitRequested
                 | StockReleaseRequested
+                | ReturnRefundRequested
+                | ReturnRestockRequested
         )
     }
 }
@@ -416,6 +422,11 @@ pub fn timeline_label(kind: &str) -> String {
         "DELIVERY_CANCEL" | "DELIVERY_CANCELLED" => "Delivery cancelled",
         "STOCK_RETURN" | "STOCK_RETURNED" => "Stock returned",
         "REDRIVE" => "Retried",
+        "RETURN_REQUESTED" => "Return requested",
+        "RETURN_APPROVED" => "Return approved",
+        "RETURN_REFUSED" => "Return refused",
+        "RETURN_REFUNDED" => "Return refunded",
+        "RETURN_RESTOCKED" => "Returned to stock",
         other => other,
     }
     .to_string()

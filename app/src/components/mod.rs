@@ -8,4 +8,5 @@ pub mod header;
 pub mod live_sale;
 pub mod pager;
 pub mod product_card;
+pub mod returns;
 pub mod sale_card;

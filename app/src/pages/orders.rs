@@ -1,6 +1,7 @@
-use crate::api::orders::{get_order, my_orders, CancelOrder};
+use crate::api::orders::{get_order, my_orders, CancelOrder, RequestReturn};
 use crate::components::error_view::{login_required, ErrorView};
-use crate::components::form::{action_error, FormError};
+use crate::components::form::{action_error, echoed, FormError, TextArea};
+use crate::components::returns::ReturnSummary;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -58,6 +59,8 @@ pub fn OrderPage() -> impl IntoView {
     let order = Resource::new(move || params.read().get("id").unwrap_or_default(), get_order);
     let cancel = ServerAction::<CancelOrder>::new();
     let cancel_error = action_error(cancel);
+    let give_back = ServerAction::<RequestReturn>::new();
+    let return_error = action_error(give_back);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -110,6 +113,14 @@ pub fn OrderPage() -> impl IntoView {
                             </ActionForm>
                         })}
                         {(!o.status.is_final()).then(live_note)}
+                        {crate::pages::done_notice(&[("return", "Return requested. We will answer it soon; you will get a mail.")])}
+                        {o.return_info.clone().map(|r| view! {
+                            <section class="panel" id="return" aria-labelledby="return-h">
+                                <h2 id="return-h">"Return"</h2>
+                                <ReturnSummary info=r />
+                            </section>
+                        })}
+                        {o.return_until.map(|until| return_form(&o, until, give_back, return_error))}
                         </div>
                         // Outside the followed region: a fetched copy of a <noscript> would hold
                         // a live refresh (see `live::swap`).
@@ -119,6 +130,51 @@ pub fn OrderPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// "Return items": a quantity per line (all of it to start with), and why.
+fn return_form(
+    o: &shop_domain::OrderDetail,
+    until: shop_domain::Timestamp,
+    action: ServerAction<RequestReturn>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let qty_error = move || error.get().and_then(|e| e.field_message("qty"));
+    let order_id = o.id.to_string();
+    let rows = o
+        .lines
+        .iter()
+        .map(|l| {
+            let name = format!("qty[{}]", l.line_id);
+            let value = echoed(&name).unwrap_or_else(|| l.quantity.to_string());
+            let id = format!("return-qty-{}", l.line_id);
+            view! {
+                <tr>
+                    <td><label for=id.clone()>{l.name.clone()}</label></td>
+                    <td>{l.quantity}</td>
+                    <td><input id=id type="number" name=name min="0" max=l.quantity.to_string() value=value
+                        aria-describedby=move || qty_error().map(|_| "qty-error") /></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" id="return" aria-labelledby="return-h">
+            <h2 id="return-h">"Return items"</h2>
+            <p class="muted" data-testid="return-until">{format!("You can return this order until {}.", until.utc_string())}</p>
+            <ActionForm action=action attr:class="return-form" attr:data-swap="order">
+                <input type="hidden" name="id" value=order_id />
+                <FormError error=error />
+                <table class="order-lines">
+                    <thead><tr><th>"Item"</th><th>"Bought"</th><th>"Return"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {move || qty_error().map(|m| view! { <p class="field-error" id="qty-error" role="alert">{m}</p> })}
+                <TextArea label="Why are you returning it?" name="reason" error=error rows=3 />
+                <button type="submit" class="button-secondary">"Request a return"</button>
+            </ActionForm>
+        </section>
     }
 }
 

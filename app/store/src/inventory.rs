@@ -224,6 +224,17 @@ impl Inventory {
         Ok(())
     }
 
+    /// After the stock worker committed a return's units to the products' regular stock:
+    /// the same units added to each product's gate (as an admin's change would be), so they
+    /// can be bought again. A failure is logged; the reconciler's drift check repairs it.
+    pub async fn returned(&self, order_id: i64, units: &[(i64, i64)], now: Timestamp) {
+        for &(product, delta) in units {
+            if let Err(e) = self.admin_changed(GateItem::Product(product), delta, now).await {
+                tracing::error!(order_id, product, delta, error = %e, "returned units not added to the gate");
+            }
+        }
+    }
+
     /// The reconciler's drift repair: add `delta` if the gate still has `seen` left
     /// (compare-and-set). The new count, or `None` when it moved meanwhile.
     pub async fn repair(&self, item: GateItem, seen: i64, delta: i64) -> Result<Option<i64>, GateError> {

@@ -20,6 +20,7 @@ mod inventory;
 mod mail;
 mod orders;
 mod progress;
+mod returns;
 mod saga;
 mod search;
 mod search_pg;
@@ -41,6 +42,7 @@ pub use saga::{
     new_event_id, DeliveryRow, OutboxBatch, OutboxMessage, PaymentRow, Released, SagaOrder, SagaTx,
     StockCommit, TrackedParcel,
 };
+pub use returns::{Decided, RequestReturn, ReturnDecision};
 pub use search::COUNT_FLOOR;
 pub use seed::{NewProduct, NewSale, SeedReport, DEMO_SEED_KEY};
 

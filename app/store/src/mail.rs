@@ -92,11 +92,7 @@ pub enum ResetOutcome {
     Invalid,
 }
 
-pub(crate) async fn queue(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    mail: &Mail,
-    now: Timestamp,
-) -> Result<i64> {
+pub(crate) async fn queue(tx: &mut sqlx::AnyConnection, mail: &Mail, now: Timestamp) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO mail_outbox (kind, to_addr, subject, text_body, html_body, created_at, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -107,7 +103,7 @@ pub(crate) async fn queue(
     .bind(&mail.text)
     .bind(&mail.html)
     .bind(now.millis())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 

@@ -391,33 +391,38 @@ impl Store {
             .collect()
     }
 
+    /// An order's lines, in the order they were placed.
+    pub(crate) async fn order_lines(&self, order_id: i64) -> Result<Vec<OrderLine>> {
+        sqlx::query("SELECT id, product_id, name, quantity, unit_price FROM order_lines WHERE order_id = $1 ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|l| {
+                Ok(OrderLine {
+                    line_id: l.try_get("id")?,
+                    product_id: l.try_get("product_id")?,
+                    name: l.try_get("name")?,
+                    quantity: l.try_get("quantity")?,
+                    unit_price: Money::from_minor(l.try_get("unit_price")?),
+                })
+            })
+            .collect()
+    }
+
     /// One of the user's orders (`None` for someone else's: it does not exist for them).
+    /// `return_until` is left for the caller, who knows the return policy.
     pub async fn order_detail(&self, user_id: i64, order_id: i64) -> Result<Option<OrderDetail>> {
         let row = sqlx::query(
             "SELECT id, status, saga_step, failure_reason, total, sale_id, ship_receiver, ship_street, \
-             ship_detail, ship_zip, payment_label, created_at FROM orders WHERE id = $1 AND user_id = $2",
+             ship_detail, ship_zip, payment_label, created_at, delivered_at FROM orders WHERE id = $1 AND user_id = $2",
         )
         .bind(order_id)
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let lines = sqlx::query(
-            "SELECT product_id, name, quantity, unit_price FROM order_lines WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(order_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|l| {
-            Ok(OrderLine {
-                product_id: l.try_get("product_id")?,
-                name: l.try_get("name")?,
-                quantity: l.try_get("quantity")?,
-                unit_price: Money::from_minor(l.try_get("unit_price")?),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let lines = self.order_lines(order_id).await?;
         let events = sqlx::query("SELECT kind, detail, at FROM order_events WHERE order_id = $1 ORDER BY id")
             .bind(order_id)
             .fetch_all(&self.pool)
@@ -456,6 +461,9 @@ impl Store {
             created_at: Timestamp::from_millis(r.try_get("created_at")?),
             lines,
             events,
+            delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(Timestamp::from_millis),
+            return_info: self.order_return(order_id).await?,
+            return_until: None,
         }))
     }
 

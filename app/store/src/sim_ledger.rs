@@ -33,13 +33,15 @@ impl Store {
     }
 
     /// Refunds a captured simulated charge once: `true` when this call refunded it.
-    pub async fn sim_refund(&self, key: &str, now: Timestamp) -> Result<bool> {
+    /// `amount` may be part of the charge (a return of some lines); never more than was charged.
+    pub async fn sim_refund(&self, key: &str, amount: Money, now: Timestamp) -> Result<bool> {
         Ok(sqlx::query(
-            "UPDATE sim_charges SET refunded_at = $1 WHERE charge_key = $2 AND outcome = 'CAPTURED' \
-             AND refunded_at IS NULL",
+            "UPDATE sim_charges SET refunded_at = $1, refunded_amount = CASE WHEN $3 < amount THEN $3 ELSE amount END \
+             WHERE charge_key = $2 AND outcome = 'CAPTURED' AND refunded_at IS NULL",
         )
         .bind(now.millis())
         .bind(key)
+        .bind(amount.minor())
         .execute(&self.writer)
         .await?
         .rows_affected()

@@ -226,11 +226,37 @@ impl PaymentWorker {
     }
 }
 
+impl PaymentWorker {
+    /// Refunds an approved return's amount, once: the provider is asked under the order's
+    /// charge key (a repeated refund is refused there), and the return moves to `REFUNDED` with
+    /// the claim, so a redelivered or repeated command refunds nothing more.
+    async fn refund_return(&self, env: &Envelope, order: &SagaOrder) -> Result<(), HandleError> {
+        let Some((return_id, amount)) = self.store.return_to_refund(order.id).await? else {
+            return self.finish(env, order.id, None, None).await; // refunded before, or not approved
+        };
+        if let Call::Failed(e) = self.call(self.provider.refund(&charge_key(order.id), amount)).await? {
+            return Err(HandleError::Retry(format!("refunding return {return_id} of order {}: {e}", order.id)));
+        }
+        let mut tx = self.store.begin_saga(Timestamp::now()).await?;
+        if !tx.claim(GROUP, &env.event_id).await? {
+            return Ok(());
+        }
+        if tx.return_refunded(order.id).await? {
+            tracing::info!(order_id = order.id, return_id, amount = %amount, "return refunded");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl Handler for PaymentWorker {
     async fn handle(&self, msg: &Message) -> Result<(), HandleError> {
         let (env, kind) = parse(&msg.payload)?;
-        if !matches!(kind, EventKind::PaymentRequested | EventKind::RefundRequested) {
+        if !matches!(
+            kind,
+            EventKind::PaymentRequested | EventKind::RefundRequested | EventKind::ReturnRefundRequested
+        ) {
             return Ok(());
         }
         if self.store.was_processed(GROUP, &env.event_id).await? {
@@ -243,6 +269,7 @@ impl Handler for PaymentWorker {
             .ok_or_else(|| HandleError::Poison(format!("order {} does not exist", env.order_id)))?;
         match kind {
             EventKind::PaymentRequested => self.charge(&env, &order).await,
+            EventKind::ReturnRefundRequested => self.refund_return(&env, &order).await,
             _ => self.refund(&env, &order).await,
         }
     }

@@ -1,6 +1,7 @@
 //! The stock worker: commits an order's units to the database stock (and the sale's sold
-//! count) all-or-nothing, reports a shortfall, and returns a dead order's stock to the
-//! database and the stock gate exactly once.
+//! count) all-or-nothing, reports a shortfall, returns a dead order's stock to the
+//! database and the stock gate exactly once, and puts an approved return's units back into
+//! the products' regular stock (database, then gate) once.
 
 use super::{event, parse};
 use crate::bus::{HandleError, Handler, Message};
@@ -96,6 +97,18 @@ impl Handler for StockWorker {
                 tx.commit().await?;
                 if let Some(r) = released {
                     self.inventory.released(env.order_id, &r).await;
+                }
+                Ok(())
+            }
+            EventKind::ReturnRestockRequested => {
+                let mut tx = self.store.begin_saga(now).await?;
+                if !tx.claim(GROUP, &env.event_id).await? {
+                    return Ok(());
+                }
+                let back = tx.restock_return(env.order_id).await?;
+                tx.commit().await?;
+                if let Some(units) = back {
+                    self.inventory.returned(env.order_id, &units, now).await;
                 }
                 Ok(())
             }

@@ -81,8 +81,8 @@ impl PaymentProvider for SimPaymentProvider {
         })
     }
 
-    async fn refund(&self, charge_key: &str, _amount: Money) -> Result<bool, ProviderError> {
+    async fn refund(&self, charge_key: &str, amount: Money) -> Result<bool, ProviderError> {
         self.call().await?;
-        self.store.sim_refund(charge_key, Timestamp::now()).await.map_err(ledger)
+        self.store.sim_refund(charge_key, amount, Timestamp::now()).await.map_err(ledger)
     }
 }

@@ -149,6 +149,8 @@ pub struct AdminOrderDetail {
     pub timeline: Vec<SagaEvent>,
     pub outbox: Vec<OutboxEntry>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Its return, once the buyer asked for one.
+    pub return_info: Option<crate::returns::ReturnInfo>,
 }
 
 /// An event a consumer gave up on, kept with the error for an operator.

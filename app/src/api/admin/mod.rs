@@ -9,11 +9,13 @@
 //! - `orders`: list with filters, detail with the saga record, cancel + refund, dead letters
 //! - `overview`: dashboard and audit log
 //! - `activity`: a sale's decision counts and units per second (the live view)
+//! - `returns`: the returns queue, approve (refund + restock through the workers) or refuse
 
 pub mod activity;
 pub mod orders;
 pub mod overview;
 pub mod products;
+pub mod returns;
 pub mod sales;
 #[cfg(feature = "ssr")]
 pub(crate) mod uploads;
@@ -35,7 +37,7 @@ pub fn form_page(server_fn_path: &str, id: Option<&str>) -> Option<String> {
         "products/update" | "products/delete" | "products/restore" => on("/admin/products"),
         "sales/create" => Some("/admin/sales/new".into()),
         "sales/update" => on("/admin/sales"),
-        "orders/cancel" | "orders/retry" => on("/admin/orders"),
+        "orders/cancel" | "orders/retry" | "returns/approve" | "returns/refuse" => on("/admin/orders"),
         "dead-letters/replay" => Some("/admin/dead-letters".into()),
         // The upload form posts multipart (not read by the guard): its page is the Referer.
         _ => None,

@@ -15,6 +15,7 @@ pub mod order;
 pub mod orders;
 pub mod product_form;
 pub mod products;
+pub mod returns;
 pub mod sale_form;
 pub mod sales;
 
@@ -40,6 +41,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/admin/products", "Products"),
     ("/admin/sales", "Flash sales"),
     ("/admin/orders", "Orders"),
+    ("/admin/returns", "Returns"),
     ("/admin/dead-letters", "Dead letters"),
     ("/admin/audit", "Audit log"),
 ];

@@ -5,7 +5,10 @@
 use super::dead_letters::DeadLetterItem;
 use super::{admin_access, done_notice, or_error, order_badge, staff_resource, AdminShell};
 use crate::api::admin::orders::{admin_order, AdminCancelOrder, AdminRetryOrder, ReplayDeadLetter};
-use crate::components::form::{action_error, FormError};
+use crate::api::admin::returns::{ApproveReturn, RefuseReturn};
+use crate::components::form::{action_error, FormError, TextArea};
+use crate::components::returns::ReturnSummary;
+use shop_domain::returns::{ReturnInfo, ReturnStatus};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,11 +44,44 @@ pub fn AdminOrderPage() -> impl IntoView {
     let cancel = ServerAction::<AdminCancelOrder>::new();
     let replay = ServerAction::<ReplayDeadLetter>::new();
     let retry = ServerAction::<AdminRetryOrder>::new();
+    let approve = ServerAction::<ApproveReturn>::new();
+    let refuse = ServerAction::<RefuseReturn>::new();
     view! {
         <Title text="Order · Admin" />
         <AdminShell access=access>
-            <OrderDetail order=order cancel=cancel replay=replay retry=retry />
+            <OrderDetail order=order cancel=cancel replay=replay retry=retry approve=approve refuse=refuse />
         </AdminShell>
+    }
+}
+
+/// The order's return: what comes back and why, and, while it is requested, approve or refuse.
+fn return_panel(
+    order_id: i64,
+    r: ReturnInfo,
+    approve: ServerAction<ApproveReturn>,
+    refuse: ServerAction<RefuseReturn>,
+) -> impl IntoView {
+    let error = Signal::derive(move || action_error(approve).get().or_else(|| action_error(refuse).get()));
+    let open = r.status == ReturnStatus::Requested;
+    view! {
+        <section class="panel" id="return" aria-labelledby="return-h">
+            <h2 id="return-h">"Return"</h2>
+            <ReturnSummary info=r />
+            {open.then(|| view! {
+                <FormError error=error />
+                <div class="row-actions">
+                    <ActionForm action=approve attr:class="inline-form">
+                        <input type="hidden" name="id" value=order_id.to_string() />
+                        <button type="submit">"Approve: refund and restock"</button>
+                    </ActionForm>
+                </div>
+                <ActionForm action=refuse attr:class="refuse-form">
+                    <input type="hidden" name="id" value=order_id.to_string() />
+                    <TextArea label="Why refuse? (the buyer is told)" name="note" error=error rows=2 />
+                    <button type="submit" class="button-secondary">"Refuse the return"</button>
+                </ActionForm>
+            })}
+        </section>
     }
 }
 
@@ -55,6 +91,8 @@ fn OrderDetail(
     cancel: ServerAction<AdminCancelOrder>,
     replay: ServerAction<ReplayDeadLetter>,
     retry: ServerAction<AdminRetryOrder>,
+    approve: ServerAction<ApproveReturn>,
+    refuse: ServerAction<RefuseReturn>,
 ) -> impl IntoView {
     let action_err = Signal::derive(move || {
         action_error(cancel)
@@ -74,7 +112,12 @@ fn OrderDetail(
                             <h1>{format!("Order #{}", o.id)}</h1>
                             {order_badge(o.status)}
                         </div>
-                        {done_notice(&[("cancelled", "Order cancelled. A paid order is refunded by the payment worker; the stock is back on sale."), ("retried", "The current step was sent again.")])}
+                        {done_notice(&[
+                            ("cancelled", "Order cancelled. A paid order is refunded by the payment worker; the stock is back on sale."),
+                            ("retried", "The current step was sent again."),
+                            ("return-approved", "Return approved. The payment worker refunds it and the units go back into stock."),
+                            ("return-refused", "Return refused. The buyer gets a mail with your note."),
+                        ])}
                         <FormError error=action_err />
                         {o.failure_reason.clone().map(|r| view! { <p class="muted" data-testid="failure-reason">{r}</p> })}
                         <dl class="facts">
@@ -120,6 +163,8 @@ fn OrderDetail(
                                 }}</p>
                             })}
                         </section>
+
+                        {o.return_info.clone().map(|r| return_panel(o.id, r, approve, refuse))}
 
                         <section class="panel" aria-labelledby="lines-h">
                             <h2 id="lines-h">"Lines"</h2>

@@ -9,7 +9,7 @@ use shop_domain::admin::{
     replay_event_id, AdminOrderDetail, AdminOrderRow, DeadLetter, OrderFilter, OutboxEntry, Replay,
     SagaEvent, StepRecord,
 };
-use shop_domain::{Money, OrderLine, OrderStatus, Page, Timestamp, PAGE_SIZE};
+use shop_domain::{Money, OrderStatus, Page, Timestamp, PAGE_SIZE};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -122,22 +122,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let lines = sqlx::query(
-            "SELECT product_id, name, quantity, unit_price FROM order_lines WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|l| {
-            Ok(OrderLine {
-                product_id: l.try_get("product_id")?,
-                name: l.try_get("name")?,
-                quantity: l.try_get("quantity")?,
-                unit_price: Money::from_minor(l.try_get("unit_price")?),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let lines = self.order_lines(id).await?;
         let payment = sqlx::query(
             "SELECT status, provider_ref, last_error, updated_at FROM payments WHERE order_id = $1",
         )
@@ -225,6 +210,7 @@ impl Store {
             timeline,
             outbox,
             dead_letters,
+            return_info: self.order_return(id).await?,
         }))
     }
 

@@ -10,14 +10,14 @@ use sqlx::Row;
 
 /// One handler's transaction.
 pub struct SagaTx {
-    pub(super) tx: sqlx::Transaction<'static, sqlx::Any>,
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
     now: Timestamp,
     catalog: std::sync::Arc<crate::catalog_cache::CatalogCache>,
     /// Products whose stock this transaction moved: their cached pages go at commit.
-    stock_moved: Vec<i64>,
+    pub(crate) stock_moved: Vec<i64>,
     duplicates: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    mail_sender: Option<std::sync::Arc<crate::mail::MailSender>>,
+    pub(crate) mail_sender: Option<std::sync::Arc<crate::mail::MailSender>>,
 }
 
 impl Store {
@@ -105,7 +105,8 @@ impl SagaTx {
     ) -> Result<bool> {
         Ok(sqlx::query(
             "UPDATE orders SET status = $1, saga_step = $2, step_since = $3, updated_at = $3, \
-             failure_reason = COALESCE($4, failure_reason) \
+             failure_reason = COALESCE($4, failure_reason), \
+             delivered_at = CASE WHEN $1 = 'DELIVERED' THEN $3 ELSE delivered_at END \
              WHERE id = $5 AND status = $6 AND saga_step = $7",
         )
         .bind(to.status.as_str())
